@@ -1,0 +1,135 @@
+# fl-tools: one Makefile for everything.
+#   make            build libcommon (libfl.a) and every tool into $(BUILD)/bin
+#   make check      unit + CLI tests, then the same suite under ASan+UBSan
+#   make demo       run the main pipeline on the bundled example export
+#   make bench      throughput and memory figures (see bench/README.md)
+#   make fuzz       run each libFuzzer harness for FUZZ_SECONDS (clang)
+#   make deps       install the Debian packages the build needs (root)
+#   make install PREFIX=/usr/local   make clean
+
+PREFIX   ?= /usr/local
+BUILD    ?= build
+CC       ?= cc
+VERSION  := 0.1.0
+PKGS     := jansson libarchive libmaxminddb
+DEB_PKGS := build-essential pkg-config libjansson-dev libarchive-dev libmaxminddb-dev check \
+            jq unzip zip zstd xz-utils p7zip-full
+FUZZ_SECONDS ?= 60
+
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+# CI (CI=true) turns every warning into an error.
+ifneq ($(CI),)
+WARN     += -Werror
+endif
+OPT      ?= -O2 -g
+ifeq ($(SANITIZE),1)
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDSAN    := -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+CPPFLAGS += -Ilibcommon -DFL_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lm -lpthread
+LDFLAGS  += $(LDSAN)
+
+LIB_SRCS   := $(sort $(wildcard libcommon/*.c))
+LIB_OBJS   := $(LIB_SRCS:libcommon/%.c=$(BUILD)/obj/lib/%.o)
+LIB        := $(BUILD)/libfl.a
+TOOL_SRCS  := $(sort $(wildcard tools/*.c))
+TOOLS      := $(TOOL_SRCS:tools/%.c=$(BUILD)/bin/%)
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNITS      := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_SUPPORT := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all check check-run unit cli demo bench fuzz deps need-deps install uninstall clean
+.DELETE_ON_ERROR:
+
+all: need-deps $(TOOLS)
+
+$(BUILD)/obj/lib/%.o: libcommon/%.c $(wildcard libcommon/*.h) | $(BUILD)/obj/lib
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/%: tools/%.c $(LIB) $(wildcard libcommon/*.h) | $(BUILD)/bin
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_SUPPORT) $(LIB) $(wildcard libcommon/*.h tests/unit/*.h) | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -Itests/unit $< $(UNIT_SUPPORT) $(LIB) -o $@ \
+	    $(LDFLAGS) $(CHECK_LIBS) $(LDLIBS)
+
+$(BUILD)/obj/lib $(BUILD)/bin $(BUILD)/tests:
+	mkdir -p $@
+
+# Unit tests (Check) and CLI tests; SAMPLES points at the public samples read in place.
+SAMPLES ?= $(abspath ../shared/samples/public)
+SHARED_DATA ?= $(abspath ../shared/data)
+export SAMPLES SHARED_DATA
+
+unit: need-deps $(UNITS)
+	@set -e; for t in $(UNITS); do echo "== $$t"; CK_FORK=yes $$t; done
+
+cli: need-deps $(TOOLS)
+	@FL_BIN=$(abspath $(BUILD)/bin) sh tests/cli/run.sh
+
+check-run: unit cli
+
+# The whole suite twice: a normal build, then ASan+UBSan in its own build tree.
+check: need-deps
+	@$(MAKE) --no-print-directory check-run
+	@echo "== the same suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 check-run
+
+demo: all
+	@sh examples/demo.sh $(abspath $(BUILD)/bin)
+
+bench: all
+	@sh bench/run.sh $(abspath $(BUILD)/bin)
+
+fuzz: need-deps $(LIB_SRCS)
+	@set -e; mkdir -p $(BUILD)/fuzz; for f in $(FUZZERS); do \
+	    echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	    clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+	        tests/fuzz/$$f.c $(LIB_SRCS) -o $(BUILD)/fuzz/$$f $(PKG_LIBS) -lm -lpthread; \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	        $(BUILD)/fuzz/corpus-$$f tests/fuzz/seeds-$${f#fuzz_} \
+	        $$(test -d "$(SAMPLES)" && echo "$(SAMPLES)"); \
+	done
+
+# Dependencies: installed by apt-get when we are root on Debian, otherwise the exact command is printed.
+deps:
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PKGS)
+
+need-deps:
+	@if ! pkg-config --exists $(PKGS) check 2>/dev/null || ! command -v jq >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
+	        echo "fl-tools: installing missing build dependencies"; $(MAKE) --no-print-directory deps; \
+	    else \
+	        echo "fl-tools: missing build dependencies; run as root:" >&2; \
+	        echo "  apt-get install -y $(DEB_PKGS)" >&2; exit 1; \
+	    fi; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
+	for c in completions/fl-*; do install -m 644 $$c $(DESTDIR)$(PREFIX)/share/bash-completion/completions/; done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOLS)))
+
+clean:
+	rm -rf $(BUILD)
