@@ -50,7 +50,13 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .PHONY: all check check-run unit cli demo bench fuzz deps need-deps install uninstall clean
 .DELETE_ON_ERROR:
 
-all: need-deps $(TOOLS)
+GEN        := $(BUILD)/fl-gen
+
+all: need-deps $(TOOLS) $(GEN)
+
+# The export generator (tests, demo, bench); built, not installed.
+$(GEN): bench/fl-gen.c $(LIB) $(wildcard libcommon/*.h) | $(BUILD)/bin
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/obj/lib/%.o: libcommon/%.c $(wildcard libcommon/*.h) | $(BUILD)/obj/lib
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -77,7 +83,7 @@ export SAMPLES SHARED_DATA
 unit: need-deps $(UNITS)
 	@set -e; for t in $(UNITS); do echo "== $$t"; CK_FORK=yes $$t; done
 
-cli: need-deps $(TOOLS)
+cli: need-deps $(TOOLS) $(GEN)
 	@FL_BIN=$(abspath $(BUILD)/bin) sh tests/cli/run.sh
 
 check-run: unit cli
