@@ -1,0 +1,109 @@
+/* Unit tests: time and duration parsing/formatting, output file rules. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int64_t t(const char *s)
+{
+	int64_t ms = 0;
+	ck_assert_msg(fl_parse_time(s, &ms) == 0, "cannot parse %s", s);
+	return ms;
+}
+
+START_TEST(time_forms)
+{
+	ck_assert_int_eq(t("1970-01-01T00:00:00Z"), 0);
+	ck_assert_int_eq(t("2022-09-14T09:00:03.599Z"), 1663146003599LL);
+	ck_assert_int_eq(t("2022-09-14T09:00:03.5992345Z"), 1663146003599LL); /* 7 digits: Azure */
+	ck_assert_int_eq(t("2022-09-14T11:00:03.599+02:00"), 1663146003599LL);
+	ck_assert_int_eq(t("2022-09-14"), 1663113600000LL);
+	ck_assert_int_eq(t("1663146003599"), 1663146003599LL); /* ms by magnitude */
+	ck_assert_int_eq(t("1663146003"), 1663146003000LL);    /* seconds */
+	ck_assert_int_eq(t("2000-02-29T23:59:59Z"), 951868799000LL);
+	int64_t ms;
+	ck_assert_int_eq(fl_parse_time("", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("2022-13-01", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("2022-09-14T25:00Z", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("yesterday", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("2022-09-14T09:00:03.Z", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("12345678901234567890", &ms), -1);
+}
+END_TEST
+
+START_TEST(time_format_round_trip)
+{
+	char buf[32];
+	fl_format_time(1663146003599LL, buf);
+	ck_assert_str_eq(buf, "2022-09-14T09:00:03.599Z");
+	fl_format_time(0, buf);
+	ck_assert_str_eq(buf, "1970-01-01T00:00:00.000Z");
+	fl_format_time(-1, buf);
+	ck_assert_str_eq(buf, "1969-12-31T23:59:59.999Z");
+	for (int64_t ms = -86400000LL * 800; ms < 86400000LL * 40000; ms += 86400000LL * 7 + 3601237) {
+		fl_format_time(ms, buf);
+		ck_assert_int_eq(t(buf), ms);
+	}
+}
+END_TEST
+
+START_TEST(durations)
+{
+	int64_t ms;
+	ck_assert_int_eq(fl_parse_duration("7d", &ms), 0);
+	ck_assert_int_eq(ms, 7 * 86400000LL);
+	ck_assert_int_eq(fl_parse_duration("1d12h30m", &ms), 0);
+	ck_assert_int_eq(ms, 86400000LL + 12 * 3600000LL + 30 * 60000LL);
+	ck_assert_int_eq(fl_parse_duration("500ms", &ms), 0);
+	ck_assert_int_eq(ms, 500);
+	ck_assert_int_eq(fl_parse_duration("2w", &ms), 0);
+	ck_assert_int_eq(ms, 14 * 86400000LL);
+	ck_assert_int_eq(fl_parse_duration("7", &ms), -1);
+	ck_assert_int_eq(fl_parse_duration("d", &ms), -1);
+	ck_assert_int_eq(fl_parse_duration("3y", &ms), -1);
+}
+END_TEST
+
+START_TEST(output_atomic)
+{
+	char dir[] = "/tmp/fl-cli-XXXXXX", path[64], tmpname[80];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/out.flt", dir);
+	fl_output o;
+	fl_output_open(&o, path, 0, 1);
+	snprintf(tmpname, sizeof tmpname, "%s", o.tmp);
+	fputs("data", o.fp);
+	/* nothing under the final name until commit */
+	ck_assert_int_ne(access(path, F_OK), 0);
+	fl_output_commit(&o);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	ck_assert_int_ne(access(tmpname, F_OK), 0);
+	/* abort leaves no temporary behind */
+	fl_output_open(&o, path, 1, 1);
+	snprintf(tmpname, sizeof tmpname, "%s", o.tmp);
+	fl_output_abort(&o);
+	ck_assert_int_ne(access(tmpname, F_OK), 0);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("cli");
+	tcase_add_test(tc, time_forms);
+	tcase_add_test(tc, time_format_round_trip);
+	tcase_add_test(tc, durations);
+	tcase_add_test(tc, output_atomic);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
