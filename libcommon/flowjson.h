@@ -62,6 +62,7 @@ typedef struct fj_callbacks {
 typedef struct fj_stats {
 	uint64_t records, tuples, bad_tuples, foreign, problems;
 	uint64_t enc_other;     /* tuples with an undocumented encryption value */
+	uint64_t odd_letters;   /* tuples kept with an undocumented direction/state/decision letter */
 } fj_stats;
 
 typedef struct fj_scanner fj_scanner;
@@ -79,5 +80,12 @@ void fj_free(fj_scanner *s);
  * tuple fields; kind selects the layout.  Returns 0, or -1 with a short
  * reason in *why.  Exposed for tests and the reference reader. */
 int fj_parse_tuple(const char *s, size_t n, int kind, flt_rec *rec, const char **why);
+/* kind for fj_parse_tuple: an NSG record without a usable properties.Version;
+ * the layout (v1 8 fields, v2 13) follows the field count. */
+#define FJ_KIND_NSG_AUTO 4
+
+/* MAC spelled with or without '-', ':' or '.' separators, any case, into 12
+ * upper-case hex digits: returns 12, or 0 when it is not such a MAC. */
+size_t fj_norm_mac(const char *s, size_t n, char out[12]);
 
 #endif

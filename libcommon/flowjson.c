@@ -1,0 +1,1390 @@
+/*
+ * flowjson.c - owns the streaming flow-log scanner (see flowjson.h).
+ *
+ * Two layers.  The splitter walks every byte once with a tiny state
+ * machine (string, escape, bracket depth) to find where each record object
+ * starts and ends, whatever the chunking; it also recognises wrappers
+ * ({"records":[ ... ]}, nested or not) by their first key, commas where a
+ * block seam left them, and a record restarting inside a record ({"time"
+ * in the middle of another record: a range-read seam).  A record lying
+ * inside one chunk is parsed in place; otherwise its bytes are carried over
+ * in one buffer, so memory is bounded by the largest record.
+ *
+ * The record parser then reads the complete (or cut) record text with a
+ * strict but forgiving recursive descent that only looks at the keys it
+ * knows, collects tuple strings with their rule/aclID/MAC context, hashes
+ * the tokens (so whitespace does not matter) and hands each tuple to the
+ * tuple parser.  Nothing is allocated per record or tuple once the reusable
+ * buffers have grown.
+ */
+#include "flowjson.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ip.h"
+
+/* ---- tuple parsing ----------------------------------------------------- */
+
+#define MAXF 14
+
+static int get_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 20)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (d > 9)
+			return -1;
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int get_small(const char *s, size_t n, unsigned max, unsigned *out)
+{
+	unsigned v = 0;
+	if (n == 0 || n > 5)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (d > 9)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int is_letter(const char *s, size_t n)
+{
+	return n == 1 && (unsigned)((s[0] | 0x20) - 'a') < 26;
+}
+
+static int enc_code(const char *s, size_t n)
+{
+	if (n == 2 && s[0] == 'N' && s[1] == 'X')
+		return FLT_ENC_NX;
+	if (n == 1 && s[0] == 'X')
+		return FLT_ENC_X;
+	static const char *const names[] = {
+		"NX_HW_NOT_SUPPORTED", "NX_SW_NOT_READY", "NX_NOT_ACCEPTED",
+		"NX_NOT_SUPPORTED", "NX_LOCAL_DST", "NX_FALLBACK",
+	};
+	for (int k = 0; k < 6; k++)
+		if (strlen(names[k]) == n && memcmp(names[k], s, n) == 0)
+			return FLT_ENC_NX_HW_NOT_SUPPORTED + k;
+	return FLT_ENC_OTHER;
+}
+
+/* Counters: all four empty (unmeasured) or all four numbers. */
+static int get_counters(const char *const *f, const size_t *fl, flt_rec *r)
+{
+	int empty = (fl[0] == 0) + (fl[1] == 0) + (fl[2] == 0) + (fl[3] == 0);
+	if (empty == 4) {
+		r->pkts_sd = r->bytes_sd = r->pkts_ds = r->bytes_ds = 0;
+		r->flags = 0;
+		return 0;
+	}
+	if (empty || get_u64(f[0], fl[0], &r->pkts_sd) || get_u64(f[1], fl[1], &r->bytes_sd) ||
+	    get_u64(f[2], fl[2], &r->pkts_ds) || get_u64(f[3], fl[3], &r->bytes_ds))
+		return -1;
+	r->flags = FLT_F_COUNTERS;
+	return 0;
+}
+
+/* The fields every layout shares: ts,src,dst,sport,dport,proto,dir. */
+static int common_fields(const char *const *f, const size_t *fl, flt_rec *r, const char **why)
+{
+	uint64_t ts;
+	unsigned sp, dp, pr;
+	if (get_u64(f[0], fl[0], &ts) || ts > (uint64_t)INT64_MAX / 1000 * 1000)
+		return *why = "bad timestamp", -1;
+	r->time_ms = ts >= 100000000000ULL ? (int64_t)ts : (int64_t)ts * 1000;
+	if (ip_parse(f[1], fl[1], r->src) || ip_parse(f[2], fl[2], r->dst))
+		return *why = "bad address", -1;
+	if (get_small(f[3], fl[3], 65535, &sp) || get_small(f[4], fl[4], 65535, &dp))
+		return *why = "bad port", -1;
+	r->sport = (uint16_t)sp;
+	r->dport = (uint16_t)dp;
+	if (fl[5] == 1 && f[5][0] == 'T')
+		pr = 6;
+	else if (fl[5] == 1 && f[5][0] == 'U')
+		pr = 17;
+	else if (get_small(f[5], fl[5], 255, &pr))
+		return *why = "bad protocol", -1;
+	r->proto = (uint8_t)pr;
+	if (!is_letter(f[6], fl[6]))
+		return *why = "bad direction", -1;
+	r->dir = (uint8_t)f[6][0];
+	return 0;
+}
+
+/* Internal form: also returns the encryption text for FLT_ENC_OTHER. */
+static int parse_tuple(const char *s, size_t n, int kind, flt_rec *r, const char **why,
+                       const char **enc, size_t *encn)
+{
+	const char *f[MAXF];
+	size_t fl[MAXF];
+	int nf = 0;
+	const char *p = s, *e = s + n;
+	for (;;) {
+		const char *c = memchr(p, ',', (size_t)(e - p));
+		if (nf == MAXF)
+			return *why = "too many fields", -1;
+		f[nf] = p;
+		fl[nf++] = (size_t)((c ? c : e) - p);
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	if (kind == FJ_KIND_NSG_AUTO)
+		kind = nf == 8 ? FLT_KIND_NSG1 : FLT_KIND_NSG2;
+	int want = kind == FLT_KIND_NSG1 ? 8 : 13;
+	if (nf != want)
+		return *why = nf < want ? "too few fields" : "too many fields", -1;
+	if (common_fields(f, fl, r, why))
+		return -1;
+	r->kind = (uint8_t)kind;
+	r->enc = FLT_ENC_NONE;
+	r->enc_text = 0;
+	if (kind == FLT_KIND_VNET) {
+		if (!is_letter(f[7], fl[7]))
+			return *why = "bad state", -1;
+		r->state = (uint8_t)f[7][0];
+		r->action = r->state == 'D' ? 'D' : 'A';
+		if (fl[8] == 0)
+			return *why = "empty encryption", -1;
+		r->enc = (uint8_t)enc_code(f[8], fl[8]);
+		*enc = f[8];
+		*encn = fl[8];
+		if (get_counters(f + 9, fl + 9, r))
+			return *why = "bad counters", -1;
+		return 0;
+	}
+	if (!is_letter(f[7], fl[7]))
+		return *why = "bad decision", -1;
+	r->action = (uint8_t)f[7][0];
+	if (kind == FLT_KIND_NSG1) {
+		r->state = 0;
+		r->flags = 0;
+		r->pkts_sd = r->bytes_sd = r->pkts_ds = r->bytes_ds = 0;
+		return 0;
+	}
+	if (!is_letter(f[8], fl[8]))
+		return *why = "bad state", -1;
+	r->state = (uint8_t)f[8][0];
+	if (get_counters(f + 9, fl + 9, r))
+		return *why = "bad counters", -1;
+	return 0;
+}
+
+int fj_parse_tuple(const char *s, size_t n, int kind, flt_rec *rec, const char **why)
+{
+	const char *enc = NULL, *dummy;
+	size_t encn = 0;
+	if (!why)
+		why = &dummy;
+	if (kind != FLT_KIND_VNET && kind != FLT_KIND_NSG1 && kind != FLT_KIND_NSG2 &&
+	    kind != FJ_KIND_NSG_AUTO)
+		return *why = "unknown kind", -1;
+	return parse_tuple(s, n, kind, rec, why, &enc, &encn);
+}
+
+/* ---- helpers shared with the reference reader ------------------------- */
+
+size_t fj_norm_mac(const char *s, size_t n, char out[12])
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '-' || c == ':' || c == '.')
+			continue;
+		if (k == 12)
+			return 0;
+		if (c >= 'a' && c <= 'f')
+			c = (char)(c - 32);
+		else if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')))
+			return 0;
+		out[k++] = c;
+	}
+	return k == 12 ? 12 : 0;
+}
+
+/* ---- content hash ------------------------------------------------------ */
+
+#define K1 0x9E3779B97F4A7C15ULL
+#define K2 0xC2B2AE3D27D4EB4FULL
+#define K3 0x165667B19E3779F9ULL
+
+typedef struct hash2 {
+	uint64_t a, b;
+} hash2;
+
+static inline uint64_t rotl(uint64_t x, int r)
+{
+	return x << r | x >> (64 - r);
+}
+
+static inline void hmix(hash2 *h, uint64_t v)
+{
+	h->a = rotl(h->a ^ (v * K1), 29) * K2;
+	h->b = rotl(h->b ^ (v * K3), 37) * K1 + 0x27D4EB2F165667C5ULL;
+}
+
+static void hspan(hash2 *h, const char *p, size_t n, unsigned tag)
+{
+	uint64_t v;
+	hmix(h, (uint64_t)n << 8 | tag);
+	while (n >= 8) {
+		memcpy(&v, p, 8);
+		hmix(h, v);
+		p += 8;
+		n -= 8;
+	}
+	if (n) {
+		v = 0;
+		memcpy(&v, p, n);
+		hmix(h, v);
+	}
+}
+
+static uint64_t fmix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+/* ---- record parser ----------------------------------------------------- */
+
+typedef struct span {
+	const char *p;
+	uint32_t n;
+	uint8_t set;
+} span;
+
+typedef struct fl_ent {   /* flowRecords.flows[i] (VNet) / properties.flows[i] (NSG) */
+	span a;           /* aclID (VNet) or rule (NSG) */
+	uint8_t nsg;
+} fl_ent;
+
+typedef struct grp_ent {  /* flowGroups[j] (VNet) / flows[i].flows[j] (NSG) */
+	uint32_t fl;
+	span b;           /* rule (VNet) or mac (NSG) */
+	uint32_t rule, acl, mac;
+	uint8_t interned;
+} grp_ent;
+
+typedef struct tup_ent {
+	const char *p;
+	uint32_t n, grp;
+	uint64_t off;     /* member offset of the tuple's opening quote */
+	uint8_t nonstr;
+} tup_ent;
+
+enum { H_DONE = 0, H_KEY0, H_KEY, H_COLON, H_VAL };
+enum { EV_NONE = 0, EV_END, EV_SEAM, EV_WRAP };
+#define STK_MAX 64
+
+struct fj_scanner {
+	fj_callbacks cb;
+	fj_stats st;
+	uint64_t off;           /* member offset of the current chunk's first byte */
+	uint32_t ordinal;       /* tuple strings seen in this member */
+	int bom, truncated_told, garbage_told;
+
+	/* containers around records: 'a' array, 'w' wrapper object */
+	char stk[STK_MAX];
+	uint8_t est[STK_MAX + 1]; /* element state per level: 0 first, 1 after element, 2 after comma */
+	int nstk;
+	uint64_t last_comma;
+	int tstr, tesc;         /* inside a string outside any record */
+
+	/* the record (or skipped value) being captured */
+	int cap, skip, carrying;
+	uint64_t cap_off;
+	size_t cap_at;          /* its start in the current chunk when not carrying */
+	size_t app_from;        /* chunk bytes not yet appended to carry */
+	int depth, in_str, esc, str_brace, head;
+	uint64_t brace_off;
+	char hkey[8];
+	int hlen;
+	const char *mpat;       /* seam matcher: pattern, progress, leading whitespace allowed */
+	int mpos, mws;
+	uint64_t moff;
+	char *carry;
+	size_t carry_len, carry_cap;
+
+	/* record parser state and reusable buffers */
+	const char *rp, *re, *rbase;
+	uint64_t roff;
+	int rstop, rcomplete, rsyntax_told;
+	hash2 h;
+	char *arena;
+	size_t arena_len, arena_cap;
+	fl_ent *fl;
+	size_t nfl, capfl;
+	grp_ent *grp;
+	size_t ngrp, capgrp;
+	tup_ent *tup;
+	size_t ntup, captup;
+	flt_rec rec;
+};
+
+static void problem(fj_scanner *s, enum fj_problem k, uint64_t off, const char *detail)
+{
+	s->st.problems++;
+	if (s->cb.problem)
+		s->cb.problem(s->cb.ctx, k, off, detail);
+}
+
+static uint32_t intern(fj_scanner *s, const char *p, size_t n)
+{
+	return s->cb.intern ? s->cb.intern(s->cb.ctx, p, n) : 0;
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return p;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	*cap = c;
+	return fl_xrealloc(p, c * elem);
+}
+
+static inline int is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+static void rp_ws(fj_scanner *s)
+{
+	while (s->rp < s->re && is_ws((unsigned char)*s->rp))
+		s->rp++;
+}
+
+/* A syntax error stops the record; a cut record just runs out of text. */
+static void rp_fail(fj_scanner *s, const char *why)
+{
+	if (s->rstop)
+		return;
+	s->rstop = 1;
+	if (s->rcomplete && !s->rsyntax_told) {
+		s->rsyntax_told = 1;
+		problem(s, FJ_PROB_SYNTAX, s->roff + (uint64_t)(s->rp - s->rbase), why);
+	}
+}
+
+static void rp_trailing_comma(fj_scanner *s, const char *comma)
+{
+	if (!s->rsyntax_told) {
+		s->rsyntax_told = 1;
+		problem(s, FJ_PROB_SYNTAX, s->roff + (uint64_t)(comma - s->rbase), "trailing comma");
+	}
+}
+
+static int hexd(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80)
+		return o[0] = (char)cp, 1;
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 63));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 63));
+		o[2] = (char)(0x80 | (cp & 63));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 63));
+	o[2] = (char)(0x80 | (cp >> 6 & 63));
+	o[3] = (char)(0x80 | (cp & 63));
+	return 4;
+}
+
+static int u4(const char *p, unsigned *v)
+{
+	unsigned x = 0;
+	for (int k = 0; k < 4; k++) {
+		int d = hexd(p[k]);
+		if (d < 0)
+			return -1;
+		x = x << 4 | (unsigned)d;
+	}
+	*v = x;
+	return 0;
+}
+
+/* Decodes the escapes of raw[0..n) into the arena (sized for the record). */
+static int unescape(fj_scanner *s, const char *raw, size_t n, span *out)
+{
+	char *o = s->arena + s->arena_len, *o0 = o;
+	const char *p = raw, *e = raw + n;
+	while (p < e) {
+		if (*p != '\\') {
+			*o++ = *p++;
+			continue;
+		}
+		if (e - p < 2)
+			return -1;
+		char c = p[1];
+		p += 2;
+		switch (c) {
+		case '"': case '\\': case '/': *o++ = c; break;
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u': {
+			unsigned cp, lo;
+			if (e - p < 4 || u4(p, &cp))
+				return -1;
+			p += 4;
+			if (cp >= 0xD800 && cp < 0xDC00 && e - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
+			    !u4(p + 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				p += 6;
+			}
+			o += put_utf8(o, cp);
+			break;
+		}
+		default:
+			return -1;
+		}
+	}
+	out->p = o0;
+	out->n = (uint32_t)(o - o0);
+	out->set = 1;
+	s->arena_len += (size_t)(o - o0);
+	return 0;
+}
+
+/* A string at rp; out (may be NULL) gets its decoded text. */
+static int rp_str(fj_scanner *s, span *out)
+{
+	const char *p = s->rp + 1, *e = s->re;
+	int esc = 0;
+	for (;;) {
+		while (p < e && *p != '"' && *p != '\\')
+			p++;
+		if (p >= e)
+			return s->rp = e, rp_fail(s, "unterminated string"), -1;
+		if (*p == '"')
+			break;
+		esc = 1;
+		p += 2;
+	}
+	const char *raw = s->rp + 1;
+	size_t n = (size_t)(p - raw);
+	hspan(&s->h, raw, n, '"');
+	if (out) {
+		if (!esc) {
+			out->p = raw;
+			out->n = (uint32_t)n;
+			out->set = 1;
+		} else if (unescape(s, raw, n, out)) {
+			return rp_fail(s, "bad escape"), -1;
+		}
+	}
+	s->rp = p + 1;
+	return 0;
+}
+
+static int rp_lit(fj_scanner *s, span *out)
+{
+	const char *p = s->rp;
+	while (p < s->re && !is_ws((unsigned char)*p) && *p != ',' && *p != ':' && *p != ']' &&
+	       *p != '}' && *p != '[' && *p != '{' && *p != '"')
+		p++;
+	if (p == s->rp)
+		return rp_fail(s, "unexpected character"), -1;
+	hspan(&s->h, s->rp, (size_t)(p - s->rp), '#');
+	if (out) {
+		out->p = s->rp;
+		out->n = (uint32_t)(p - s->rp);
+		out->set = 1;
+	}
+	s->rp = p;
+	return 0;
+}
+
+/* Skips any value; brackets are balanced, contents only tokenised. */
+static int rp_skip(fj_scanner *s)
+{
+	int depth = 0;
+	do {
+		rp_ws(s);
+		if (s->rp >= s->re)
+			return rp_fail(s, "unexpected end"), -1;
+		char c = *s->rp;
+		if (c == '"') {
+			if (rp_str(s, NULL))
+				return -1;
+		} else if (c == '{' || c == '[') {
+			hmix(&s->h, (unsigned char)c);
+			depth++;
+			s->rp++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return rp_fail(s, "unexpected bracket"), -1;
+			hmix(&s->h, (unsigned char)c);
+			depth--;
+			s->rp++;
+		} else if (c == ',' || c == ':') {
+			if (depth == 0)
+				return rp_fail(s, "unexpected separator"), -1;
+			hmix(&s->h, (unsigned char)c);
+			s->rp++;
+		} else if (rp_lit(s, NULL)) {
+			return -1;
+		}
+	} while (depth > 0);
+	return 0;
+}
+
+/* Opens '{' or '['; 0 when it is there, -1 otherwise (value skipped). */
+static int rp_open(fj_scanner *s, char c)
+{
+	rp_ws(s);
+	if (s->rp < s->re && *s->rp == c) {
+		hmix(&s->h, (unsigned char)c);
+		s->rp++;
+		return 0;
+	}
+	rp_skip(s);
+	return -1;
+}
+
+/* Next member or element: 1 with rp at it, 0 after the closing bracket, -1 on error. */
+static int rp_next(fj_scanner *s, int *first, char close)
+{
+	if (s->rstop)
+		return -1;
+	rp_ws(s);
+	if (s->rp >= s->re)
+		return rp_fail(s, "unexpected end"), -1;
+	if (*s->rp == close) {
+		hmix(&s->h, (unsigned char)close);
+		s->rp++;
+		return 0;
+	}
+	if (!*first) {
+		if (*s->rp != ',')
+			return rp_fail(s, "missing comma"), -1;
+		const char *comma = s->rp++;
+		hmix(&s->h, ',');
+		rp_ws(s);
+		if (s->rp < s->re && *s->rp == close) {
+			rp_trailing_comma(s, comma);
+			hmix(&s->h, (unsigned char)close);
+			s->rp++;
+			return 0;
+		}
+	}
+	*first = 0;
+	rp_ws(s);
+	if (s->rp >= s->re)
+		return rp_fail(s, "unexpected end"), -1;
+	return 1;
+}
+
+/* Next object key (lower-cased into key, truncated) with the ':' consumed. */
+static int rp_key(fj_scanner *s, int *first, char *key, size_t keycap)
+{
+	int r = rp_next(s, first, '}');
+	if (r <= 0)
+		return r;
+	span k = {0};
+	if (*s->rp != '"')
+		return rp_fail(s, "expected a key"), -1;
+	if (rp_str(s, &k))
+		return -1;
+	size_t n = k.n < keycap - 1 ? k.n : keycap - 1;
+	for (size_t i = 0; i < n; i++)
+		key[i] = (char)((unsigned)(k.p[i] - 'A') < 26 ? k.p[i] + 32 : k.p[i]);
+	key[n] = 0;
+	if (k.n >= keycap)
+		key[0] = '~'; /* too long to be a key we know */
+	rp_ws(s);
+	if (s->rp >= s->re || *s->rp != ':')
+		return rp_fail(s, "expected ':'"), -1;
+	hmix(&s->h, ':');
+	s->rp++;
+	rp_ws(s);
+	if (s->rp >= s->re)
+		return rp_fail(s, "unexpected end"), -1;
+	return 1;
+}
+
+/* A string value, or the value skipped (out stays unset). */
+static void rp_get_str(fj_scanner *s, span *out)
+{
+	if (*s->rp == '"') {
+		span t = {0};
+		if (rp_str(s, &t) == 0)
+			*out = t;
+	} else {
+		rp_skip(s);
+	}
+}
+
+/* An integer value, or the value skipped (-1). */
+static int64_t rp_get_int(fj_scanner *s)
+{
+	span t = {0};
+	if (*s->rp == '"' || *s->rp == '{' || *s->rp == '[') {
+		rp_skip(s);
+		return -1;
+	}
+	if (rp_lit(s, &t))
+		return -1;
+	uint64_t v;
+	if (get_u64(t.p, t.n, &v) || v > 255)
+		return -1;
+	return (int64_t)v;
+}
+
+static void rp_tuples(fj_scanner *s, uint32_t g)
+{
+	int first = 1, r;
+	if (rp_open(s, '['))
+		return;
+	while ((r = rp_next(s, &first, ']')) == 1) {
+		s->tup = grow(s->tup, &s->captup, s->ntup + 1, sizeof *s->tup);
+		tup_ent *t = &s->tup[s->ntup];
+		t->off = s->roff + (uint64_t)(s->rp - s->rbase);
+		t->grp = g;
+		t->nonstr = 0;
+		if (*s->rp == '"') {
+			span v = {0};
+			if (rp_str(s, &v))
+				return;
+			t->p = v.p;
+			t->n = v.n;
+		} else {
+			if (rp_skip(s))
+				return;
+			t->nonstr = 1;
+		}
+		s->ntup++;
+	}
+}
+
+static uint32_t new_fl(fj_scanner *s, int nsg)
+{
+	s->fl = grow(s->fl, &s->capfl, s->nfl + 1, sizeof *s->fl);
+	memset(&s->fl[s->nfl], 0, sizeof *s->fl);
+	s->fl[s->nfl].nsg = (uint8_t)nsg;
+	return (uint32_t)s->nfl++;
+}
+
+static uint32_t new_grp(fj_scanner *s, uint32_t fl)
+{
+	s->grp = grow(s->grp, &s->capgrp, s->ngrp + 1, sizeof *s->grp);
+	memset(&s->grp[s->ngrp], 0, sizeof *s->grp);
+	s->grp[s->ngrp].fl = fl;
+	return (uint32_t)s->ngrp++;
+}
+
+/* flowGroups[] entry (VNet) or flows[].flows[] entry (NSG). */
+static void rp_group(fj_scanner *s, uint32_t fl, int nsg)
+{
+	char key[24];
+	int first = 1, r;
+	uint32_t g = new_grp(s, fl);
+	if (rp_open(s, '{'))
+		return;
+	while ((r = rp_key(s, &first, key, sizeof key)) == 1) {
+		if (!strcmp(key, nsg ? "mac" : "rule"))
+			rp_get_str(s, &s->grp[g].b);
+		else if (!strcmp(key, "flowtuples"))
+			rp_tuples(s, g);
+		else
+			rp_skip(s);
+	}
+}
+
+/* flowRecords.flows[] (VNet) or properties.flows[] (NSG) entry. */
+static void rp_flow(fj_scanner *s, int nsg)
+{
+	char key[24];
+	int first = 1, r;
+	uint32_t f = new_fl(s, nsg);
+	if (rp_open(s, '{'))
+		return;
+	while ((r = rp_key(s, &first, key, sizeof key)) == 1) {
+		if (!strcmp(key, nsg ? "rule" : "aclid")) {
+			rp_get_str(s, &s->fl[f].a);
+		} else if (!strcmp(key, nsg ? "flows" : "flowgroups")) {
+			int f2 = 1;
+			if (rp_open(s, '[') == 0)
+				while (rp_next(s, &f2, ']') == 1 && !s->rstop)
+					rp_group(s, f, nsg);
+		} else {
+			rp_skip(s);
+		}
+	}
+}
+
+typedef struct rec_ctx {
+	span time, category, mac, flowlog_id, resource_id, target;
+	int64_t version, nsg_version;
+	int has_vnet, has_nsg;
+} rec_ctx;
+
+/* flowRecords (VNet) or properties (NSG): an object whose "flows" array holds the flows. */
+static void rp_section(fj_scanner *s, rec_ctx *c, int nsg)
+{
+	char key[24];
+	int first = 1, r;
+	if (rp_open(s, '{'))
+		return;
+	while ((r = rp_key(s, &first, key, sizeof key)) == 1) {
+		if (!strcmp(key, "flows") && *s->rp == '[') {
+			int f2 = 1;
+			if (nsg)
+				c->has_nsg = 1;
+			else
+				c->has_vnet = 1;
+			rp_open(s, '[');
+			while (rp_next(s, &f2, ']') == 1 && !s->rstop)
+				rp_flow(s, nsg);
+		} else if (nsg && !strcmp(key, "version")) {
+			c->nsg_version = rp_get_int(s);
+		} else {
+			rp_skip(s);
+		}
+	}
+}
+
+static void rp_record(fj_scanner *s, rec_ctx *c)
+{
+	char key[24];
+	int first = 1, r;
+	if (rp_open(s, '{'))
+		return;
+	while ((r = rp_key(s, &first, key, sizeof key)) == 1) {
+		if (!strcmp(key, "time"))
+			rp_get_str(s, &c->time);
+		else if (!strcmp(key, "category"))
+			rp_get_str(s, &c->category);
+		else if (!strcmp(key, "macaddress"))
+			rp_get_str(s, &c->mac);
+		else if (!strcmp(key, "flowlogresourceid"))
+			rp_get_str(s, &c->flowlog_id);
+		else if (!strcmp(key, "resourceid"))
+			rp_get_str(s, &c->resource_id);
+		else if (!strcmp(key, "targetresourceid"))
+			rp_get_str(s, &c->target);
+		else if (!strcmp(key, "flowlogversion"))
+			c->version = rp_get_int(s);
+		else if (!strcmp(key, "flowrecords"))
+			rp_section(s, c, 0);
+		else if (!strcmp(key, "properties"))
+			rp_section(s, c, 1);
+		else
+			rp_skip(s);
+	}
+}
+
+static uint32_t intern_span(fj_scanner *s, const span *sp)
+{
+	return sp->set ? intern(s, sp->p, sp->n) : 0;
+}
+
+static uint32_t intern_mac(fj_scanner *s, const span *sp)
+{
+	char m[12];
+	if (!sp->set)
+		return 0;
+	if (fj_norm_mac(sp->p, sp->n, m))
+		return intern(s, m, 12);
+	return intern(s, sp->p, sp->n);
+}
+
+static int64_t parse_rtime(const span *t)
+{
+	char buf[64];
+	int64_t ms;
+	if (!t->set || t->n >= sizeof buf)
+		return -1;
+	memcpy(buf, t->p, t->n);
+	buf[t->n] = 0;
+	return fl_parse_time(buf, &ms) == 0 ? ms : -1;
+}
+
+static void deliver(fj_scanner *s, const rec_ctx *c, int kind, int version, uint32_t base)
+{
+	flt_rec *r = &s->rec;
+	uint32_t rmac = intern_mac(s, &c->mac);
+	uint32_t target = intern_span(s, &c->target);
+	uint32_t flowlog = intern_span(s, c->flowlog_id.set ? &c->flowlog_id : &c->resource_id);
+	(void)kind;
+	for (size_t i = 0; i < s->ntup; i++) {
+		tup_ent *t = &s->tup[i];
+		grp_ent *g = &s->grp[t->grp];
+		fl_ent *f = &s->fl[g->fl];
+		const char *why = "not a string", *enc = NULL;
+		size_t encn = 0;
+		int tk = f->nsg ? (c->nsg_version == 1 ? FLT_KIND_NSG1 :
+		                   c->nsg_version == 2 ? FLT_KIND_NSG2 : FJ_KIND_NSG_AUTO)
+		                : FLT_KIND_VNET;
+		if (t->nonstr || parse_tuple(t->p, t->n, tk, r, &why, &enc, &encn)) {
+			s->st.bad_tuples++;
+			problem(s, FJ_PROB_BAD_TUPLE, t->off, why);
+			continue;
+		}
+		if (!g->interned) {
+			g->interned = 1;
+			if (f->nsg) {
+				g->rule = intern_span(s, &f->a);
+				g->acl = 0;
+				g->mac = g->b.set ? intern_mac(s, &g->b) : rmac;
+			} else {
+				g->rule = intern_span(s, &g->b);
+				g->acl = intern_span(s, &f->a);
+				g->mac = rmac;
+			}
+		}
+		if ((r->dir != 'I' && r->dir != 'O') ||
+		    (r->kind == FLT_KIND_VNET ? !strchr("BCED", r->state)
+		     : (r->action != 'A' && r->action != 'D') ||
+		       (r->kind == FLT_KIND_NSG2 && !strchr("BCE", r->state))))
+			s->st.odd_letters++;
+		r->version = (uint8_t)(r->kind == FLT_KIND_VNET ? version : r->kind == FLT_KIND_NSG1 ? 1 : 2);
+		if (r->enc == FLT_ENC_OTHER) {
+			r->enc_text = intern(s, enc, encn);
+			s->st.enc_other++;
+		}
+		r->rule = g->rule;
+		r->acl = g->acl;
+		r->mac = g->mac;
+		r->target = target;
+		r->flowlog = flowlog;
+		r->source = 0;
+		r->ordinal = base + (uint32_t)i + 1;
+		s->st.tuples++;
+		if (s->cb.tuple)
+			s->cb.tuple(s->cb.ctx, r);
+	}
+}
+
+/* One captured object: a flow-log record, or a foreign object. */
+static void do_record(fj_scanner *s, const char *p, size_t n, uint64_t off, int complete, int top)
+{
+	rec_ctx c;
+	memset(&c, 0, sizeof c);
+	c.version = c.nsg_version = -1;
+	s->rp = s->rbase = p;
+	s->re = p + n;
+	s->roff = off;
+	s->rstop = 0;
+	s->rcomplete = complete;
+	s->rsyntax_told = 0;
+	s->h.a = 0x243F6A8885A308D3ULL;
+	s->h.b = 0x13198A2E03707344ULL;
+	s->nfl = s->ngrp = s->ntup = 0;
+	s->arena = grow(s->arena, &s->arena_cap, n + 1, 1);
+	s->arena_len = 0;
+	rp_record(s, &c);
+	if (!s->rstop) {
+		rp_ws(s);
+		if (s->rp < s->re)
+			rp_fail(s, "text after the record");
+	}
+
+	if (!c.has_vnet && !c.has_nsg) {
+		if (!top || !complete)
+			return; /* a cut object was already reported as damage */
+		char what[128] = "no category";
+		if (c.category.set) {
+			size_t k = c.category.n < sizeof what - 1 ? c.category.n : sizeof what - 1;
+			memcpy(what, c.category.p, k);
+			what[k] = 0;
+		}
+		s->st.foreign++;
+		if (s->cb.foreign)
+			s->cb.foreign(s->cb.ctx, off, what);
+		return;
+	}
+	fj_record fr;
+	memset(&fr, 0, sizeof fr);
+	fr.offset = off;
+	fr.hash[0] = fmix(s->h.a ^ fmix(s->h.b + n));
+	fr.hash[1] = fmix(s->h.b ^ rotl(s->h.a, 17));
+	if (c.has_vnet) {
+		fr.kind = FLT_KIND_VNET;
+		fr.version = c.version >= 0 ? (int)c.version : 4;
+	} else {
+		fr.kind = c.nsg_version == 1 ? FLT_KIND_NSG1 : FLT_KIND_NSG2;
+		fr.version = c.nsg_version >= 0 ? (int)c.nsg_version : 0;
+	}
+	fr.time_ms = parse_rtime(&c.time);
+	fr.ntuples = (uint32_t)s->ntup;
+	fr.complete = complete;
+	s->st.records++;
+	uint32_t base = s->ordinal;
+	s->ordinal += (uint32_t)s->ntup;
+	if (s->cb.record && s->cb.record(s->cb.ctx, &fr) != 1)
+		return;
+	deliver(s, &c, fr.kind, fr.version, base);
+}
+
+/* ---- splitter ---------------------------------------------------------- */
+
+static unsigned char k_str[256], k_out[256];
+
+static void init_tables(void)
+{
+	if (k_str['"'])
+		return;
+	k_str['\\'] = k_str['{'] = 1;
+	k_out['{'] = k_out['}'] = k_out['['] = k_out[']'] = 1;
+	k_out['"'] = 1;
+	k_str['"'] = 1;
+}
+
+fj_scanner *fj_new(const fj_callbacks *cb)
+{
+	fj_scanner *s = fl_xcalloc(1, sizeof *s);
+	init_tables();
+	if (cb)
+		s->cb = *cb;
+	s->bom = 1;
+	return s;
+}
+
+const fj_stats *fj_get_stats(const fj_scanner *s)
+{
+	return &s->st;
+}
+
+void fj_free(fj_scanner *s)
+{
+	if (!s)
+		return;
+	free(s->carry);
+	free(s->arena);
+	free(s->fl);
+	free(s->grp);
+	free(s->tup);
+	free(s);
+}
+
+static void carry_add(fj_scanner *s, const char *p, size_t n)
+{
+	if (s->skip || n == 0)
+		return;
+	if (s->carry_len + n > FJ_MAX_RECORD) {
+		problem(s, FJ_PROB_TOO_BIG, s->cap_off, "record larger than the limit: skipped");
+		s->skip = 1;
+		s->carry_len = 0;
+		return;
+	}
+	s->carry = grow(s->carry, &s->carry_cap, s->carry_len + n, 1);
+	memcpy(s->carry + s->carry_len, p, n);
+	s->carry_len += n;
+}
+
+static void start_capture(fj_scanner *s, uint64_t abs, size_t at, int skip)
+{
+	s->cap = 1;
+	s->skip = skip;
+	s->carrying = 0;
+	s->carry_len = 0;
+	s->cap_off = abs;
+	s->cap_at = at;
+	s->depth = 0;
+	s->in_str = s->esc = s->str_brace = 0;
+	s->mpat = NULL;
+	s->head = skip ? H_DONE : H_KEY0;
+	s->hlen = 0;
+}
+
+/* One byte of a captured value, the slow and complete way. */
+static int step(fj_scanner *s, unsigned char c, uint64_t abs)
+{
+	if (s->mpat) {
+		if (s->mpos == 0 && s->mws && is_ws(c))
+			return EV_NONE;
+		if (c == (unsigned char)s->mpat[s->mpos]) {
+			s->mpos++;
+			if (c == '"')
+				s->in_str ^= 1;
+			if (!s->mpat[s->mpos]) {
+				s->mpat = NULL;
+				s->depth = 1;
+				s->in_str = s->esc = s->str_brace = 0;
+				s->head = H_DONE;
+				return EV_SEAM;
+			}
+			return EV_NONE;
+		}
+		s->mpat = NULL;
+	}
+	if (s->in_str) {
+		if (s->esc) {
+			s->esc = s->str_brace = 0;
+		} else if (c == '\\') {
+			s->esc = 1;
+			s->str_brace = 0;
+			if (s->head == H_KEY)
+				s->head = H_DONE;
+		} else if (c == '"') {
+			s->in_str = 0;
+			if (s->str_brace && !s->skip) {
+				s->mpat = "time\"";
+				s->mpos = 0;
+				s->mws = 0;
+				s->moff = s->brace_off;
+			}
+			s->str_brace = 0;
+			if (s->head == H_KEY)
+				s->head = H_COLON;
+		} else {
+			s->str_brace = c == '{';
+			s->brace_off = abs;
+			if (s->head == H_KEY) {
+				if (s->hlen < (int)sizeof s->hkey)
+					s->hkey[s->hlen++] = (char)c;
+				else
+					s->head = H_DONE;
+			}
+		}
+		return EV_NONE;
+	}
+	if (s->head != H_DONE && s->depth == 1) {
+		if (is_ws(c))
+			return EV_NONE;
+		switch (s->head) {
+		case H_KEY0: s->head = c == '"' ? H_KEY : H_DONE; break;
+		case H_COLON: s->head = c == ':' ? H_VAL : H_DONE; break;
+		case H_VAL:
+			s->head = H_DONE;
+			if (c == '[' && s->hlen == 7 && !memcmp(s->hkey, "records", 7))
+				return EV_WRAP;
+			break;
+		default: s->head = H_DONE; break;
+		}
+	}
+	switch (c) {
+	case '"':
+		s->in_str = 1;
+		s->str_brace = 0;
+		break;
+	case '{':
+		if (s->depth >= 1 && !s->skip) {
+			s->mpat = "\"time\"";
+			s->mpos = 0;
+			s->mws = 1;
+			s->moff = abs;
+		}
+		s->depth++;
+		break;
+	case '[':
+		s->depth++;
+		break;
+	case '}':
+	case ']':
+		if (--s->depth <= 0)
+			return EV_END;
+		break;
+	}
+	return EV_NONE;
+}
+
+/* Runs the capture over b[*i..n); returns an event with *i just past its byte. */
+static int cap_scan(fj_scanner *s, const unsigned char *b, size_t *pi, size_t n)
+{
+	size_t i = *pi;
+	int ev;
+	while (i < n) {
+		if (s->mpat || s->head != H_DONE || s->esc || s->str_brace) {
+			ev = step(s, b[i], s->off + i);
+			i++;
+			if (ev)
+				goto out;
+			continue;
+		}
+		if (s->in_str) {
+			while (i < n && !k_str[b[i]])
+				i++;
+			if (i == n)
+				break;
+			if (b[i] == '"') {
+				s->in_str = 0;
+				i++;
+				continue;
+			}
+		} else {
+			while (i < n && !k_out[b[i]])
+				i++;
+			if (i == n)
+				break;
+			if (b[i] == '"') {
+				s->in_str = 1;
+				i++;
+				continue;
+			}
+		}
+		ev = step(s, b[i], s->off + i);
+		i++;
+		if (ev)
+			goto out;
+	}
+	ev = EV_NONE;
+out:
+	*pi = i;
+	return ev;
+}
+
+static uint8_t *cur_est(fj_scanner *s)
+{
+	return &s->est[s->nstk];
+}
+
+/* The captured value ended at chunk index i (exclusive). */
+static void cap_end(fj_scanner *s, const char *buf, size_t i)
+{
+	int top = s->nstk == 0 || s->stk[s->nstk - 1] == 'a';
+	s->cap = 0;
+	*cur_est(s) = 1;
+	if (s->skip)
+		return;
+	if (s->carrying) {
+		carry_add(s, buf + s->app_from, i - s->app_from);
+		if (!s->skip)
+			do_record(s, s->carry, s->carry_len, s->cap_off, 1, top);
+	} else {
+		do_record(s, buf + s->cap_at, i - s->cap_at, s->cap_off, 1, top);
+	}
+}
+
+/* A record restarted at s->moff inside the captured one: deliver the cut part. */
+static void cap_seam(fj_scanner *s, const char *buf, size_t i)
+{
+	uint64_t moff = s->moff;
+	problem(s, FJ_PROB_SEAM, moff, "a record restarts inside a record");
+	if (s->carrying) {
+		carry_add(s, buf + s->app_from, i - s->app_from);
+		s->app_from = i;
+		size_t cut = (size_t)(moff - s->cap_off);
+		if (!s->skip && cut <= s->carry_len) {
+			do_record(s, s->carry, cut, s->cap_off, 0, 1);
+			memmove(s->carry, s->carry + cut, s->carry_len - cut);
+			s->carry_len -= cut;
+		}
+	} else {
+		do_record(s, buf + s->cap_at, (size_t)(moff - s->cap_off), s->cap_off, 0, 1);
+		s->cap_at = (size_t)(moff - s->off);
+	}
+	s->cap_off = moff;
+}
+
+static void push(fj_scanner *s, char t)
+{
+	s->stk[s->nstk++] = t;
+	s->est[s->nstk] = 0;
+}
+
+static void garbage(fj_scanner *s, uint64_t abs, const char *why)
+{
+	if (!s->garbage_told) {
+		s->garbage_told = 1;
+		problem(s, FJ_PROB_SYNTAX, abs, why);
+	}
+}
+
+/* One byte between records. */
+static void top_step(fj_scanner *s, const char *buf, size_t i)
+{
+	unsigned char c = (unsigned char)buf[i];
+	uint64_t abs = s->off + i;
+	char top = s->nstk ? s->stk[s->nstk - 1] : 0;
+	if (s->tstr) {
+		if (s->tesc)
+			s->tesc = 0;
+		else if (c == '\\')
+			s->tesc = 1;
+		else if (c == '"')
+			s->tstr = 0;
+		return;
+	}
+	if (is_ws(c))
+		return;
+	uint8_t *est = cur_est(s);
+	switch (c) {
+	case '{':
+	case '[':
+		if (top == 'w' || (c == '[' && s->nstk == STK_MAX)) {
+			start_capture(s, abs, i, 1);
+			step(s, c, abs);
+			return;
+		}
+		if (top == 'a' && *est == 1)
+			garbage(s, abs, "missing comma between records");
+		s->garbage_told = 0;
+		if (c == '[') {
+			*est = 1;
+			push(s, 'a');
+			return;
+		}
+		start_capture(s, abs, i, 0);
+		step(s, c, abs);
+		return;
+	case ',':
+		if (top == 'w')
+			return;
+		if (top == 0 || *est != 1)
+			problem(s, FJ_PROB_SEAM, abs, "a comma where a record should start");
+		if (top == 0 && s->nstk + 2 <= STK_MAX) {
+			/* A block from inside a records array: expect its "]}" too. */
+			push(s, 'w');
+			push(s, 'a');
+			est = cur_est(s);
+		}
+		*est = 2;
+		s->last_comma = abs;
+		return;
+	case ']':
+		if (top != 'a') {
+			garbage(s, abs, "unexpected ']'");
+			return;
+		}
+		if (*est == 2)
+			problem(s, FJ_PROB_SYNTAX, s->last_comma, "trailing comma");
+		s->nstk--;
+		*cur_est(s) = 1;
+		return;
+	case '}':
+		if (top != 'w') {
+			garbage(s, abs, "unexpected '}'");
+			return;
+		}
+		s->nstk--;
+		*cur_est(s) = 1;
+		return;
+	case '"':
+		s->tstr = 1;
+		/* fall through */
+	default:
+		if (top == 'a')
+			*est = 1;
+		else if (top == 0)
+			garbage(s, abs, "text outside any record");
+		return;
+	}
+}
+
+void fj_feed(fj_scanner *s, const char *buf, size_t n)
+{
+	static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+	const unsigned char *b = (const unsigned char *)buf;
+	size_t i = 0;
+	while (s->bom && i < n) {
+		uint64_t abs = s->off + i;
+		if (abs < 3 && b[i] == bom[abs]) {
+			i++;
+			if (abs == 2)
+				s->bom = 0;
+		} else {
+			s->bom = 0;
+			/* A partial BOM was not one: nothing to re-read, it is just garbage. */
+		}
+	}
+	while (i < n) {
+		if (!s->cap) {
+			top_step(s, buf, i);
+			i++;
+			if (s->cap)
+				s->app_from = i; /* the '{' itself is at cap_at */
+			continue;
+		}
+		int ev = cap_scan(s, b, &i, n);
+		if (ev == EV_END) {
+			cap_end(s, buf, i);
+		} else if (ev == EV_SEAM) {
+			cap_seam(s, buf, i);
+		} else if (ev == EV_WRAP) {
+			s->cap = 0;
+			s->carry_len = 0;
+			uint8_t *est = cur_est(s);
+			if (s->nstk + 2 <= STK_MAX) {
+				*est = 1;
+				push(s, 'w');
+				push(s, 'a');
+			} else {
+				*est = 1; /* too deep: treat the rest as garbage-tolerant text */
+			}
+		}
+	}
+	if (s->cap && !s->skip) {
+		if (s->carrying) {
+			carry_add(s, buf + s->app_from, n - s->app_from);
+		} else {
+			s->carrying = 1;
+			s->carry_len = 0;
+			carry_add(s, buf + s->cap_at, n - s->cap_at);
+		}
+	}
+	s->app_from = 0;
+	s->cap_at = 0;
+	s->off += n;
+}
+
+void fj_finish(fj_scanner *s)
+{
+	if (s->cap && !s->skip) {
+		problem(s, FJ_PROB_TRUNCATED, s->off, "the member ends inside a record");
+		int top = s->nstk == 0 || s->stk[s->nstk - 1] == 'a';
+		do_record(s, s->carry, s->carry_len, s->cap_off, 0, top);
+	} else if (s->cap || s->nstk > 0 || s->tstr) {
+		problem(s, FJ_PROB_TRUNCATED, s->off, "the member ends before its closing brackets");
+	}
+	fj_stats st = s->st;
+	fj_callbacks cb = s->cb;
+	char *carry = s->carry, *arena = s->arena;
+	size_t cc = s->carry_cap, ac = s->arena_cap;
+	fl_ent *fl = s->fl;
+	grp_ent *grp = s->grp;
+	tup_ent *tup = s->tup;
+	size_t cf = s->capfl, cg = s->capgrp, ct = s->captup;
+	memset(s, 0, sizeof *s);
+	s->st = st;
+	s->cb = cb;
+	s->carry = carry;
+	s->carry_cap = cc;
+	s->arena = arena;
+	s->arena_cap = ac;
+	s->fl = fl;
+	s->capfl = cf;
+	s->grp = grp;
+	s->capgrp = cg;
+	s->tup = tup;
+	s->captup = ct;
+	s->bom = 1;
+}
