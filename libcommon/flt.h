@@ -22,6 +22,7 @@
 #define FLT_CORE_SIZE 116      /* bytes of the core record on disk */
 #define FLT_MAX_COLS 40        /* annotation columns a record may carry */
 #define FLT_BLOCK_MAX (1u << 20)
+#define FLT_STR_MAX 65536      /* longest dictionary string / source path, bytes */
 
 /* Flow-log kind, from the record that held the tuple. */
 enum flt_kind { FLT_KIND_VNET = 1, FLT_KIND_NSG1 = 2, FLT_KIND_NSG2 = 3 };
@@ -120,14 +121,18 @@ typedef struct flt_writer flt_writer;
 /* Writes to fp (not closed by the writer).  name is used in error messages.
  * The header is copied; it is written with the first block. */
 flt_writer *flt_writer_new(FILE *fp, const char *name, const flt_header *h);
-/* Dictionary id of a string (interned; 0 for an empty string). */
+/* Dictionary id of a string (interned; 0 for an empty string).  A string
+ * longer than FLT_STR_MAX fails the writer (the next put returns -1). */
 uint32_t flt_writer_intern(flt_writer *w, const char *s, size_t n);
 /* Adds a source table entry and returns its id (1-based). */
 uint32_t flt_writer_add_source(flt_writer *w, const flt_source *src);
 int flt_writer_put(flt_writer *w, const flt_rec *rec);
-/* Finishes the segment (END block with totals) and flushes.  0 on success,
- * -1 on an I/O error (see flt_writer_error). Frees the writer. */
+/* Finishes the segment (END block with totals) and flushes.  0 on success
+ * (the writer is freed), -1 on an I/O error: the writer is then kept so
+ * flt_writer_error() can be read; release it with flt_writer_free(). */
 int flt_writer_close(flt_writer *w);
+/* Frees without finishing the segment (error paths). */
+void flt_writer_free(flt_writer *w);
 const char *flt_writer_error(const flt_writer *w);
 uint64_t flt_writer_count(const flt_writer *w);
 
@@ -143,9 +148,11 @@ int flt_reader_next(flt_reader *r, const flt_rec **rec);
 const flt_header *flt_reader_header(flt_reader *r);
 /* Opens the stream and reads the first header: 0, or -1 on error. */
 int flt_reader_start(flt_reader *r);
-/* String for a dictionary id of the current segment ("" for 0 / unknown). */
+/* String for a dictionary id of the current segment ("" for 0 / unknown);
+ * NUL-terminated, valid until the next segment starts or the reader is freed. */
 const char *flt_reader_str(const flt_reader *r, uint32_t id, size_t *len);
-/* Source entry for an id of the current segment, NULL if unknown. */
+/* Source entry for an id of the current segment, NULL if unknown; valid
+ * until the next segment starts. */
 const flt_source *flt_reader_source(const flt_reader *r, uint32_t id);
 /* Incremented each time a new segment starts (ids change meaning). */
 uint64_t flt_reader_segment(const flt_reader *r);
@@ -159,5 +166,10 @@ int flt_writer_copy(flt_writer *w, flt_reader *r, const flt_rec *rec);
 /* ---- field names ----------------------------------------------------- */
 const char *flt_enc_name(int enc);  /* "NX", ... ; "" for NONE, NULL for OTHER */
 int flt_enc_parse(const char *s, size_t n); /* enum value, FLT_ENC_OTHER if unknown */
+
+/* Tests and fuzzing only: recomputes the CRC of every whole block in an
+ * in-memory stream so mutated bytes reach the checks behind the CRC.
+ * Returns the number of blocks resealed. */
+size_t flt_reseal(void *buf, size_t n);
 
 #endif
