@@ -53,7 +53,7 @@ static int two_digits(const char *p, int *v)
 
 static void parse_hour(const char *p, in_blobpath *bp)
 {
-	const char *y = strstr(p, "/y=");
+	const char *y = strncmp(p, "y=", 2) == 0 ? p - 1 : strstr(p, "/y=");
 	int year = 0, mo, d, h;
 	if (!y)
 		return;

@@ -28,6 +28,13 @@ assert_match() { if printf '%s\n' "$2" | grep -Eq -- "$1"; then ok; else fail "$
 assert_no_match() { if printf '%s\n' "$2" | grep -Eq -- "$1"; then fail "${3:-text} matches /$1/"; else ok; fi; }
 assert_file_eq() { if cmp -s "$1" "$2"; then ok; else fail "$1 differs from $2: $(diff "$1" "$2" | head -5)"; fi; }
 have_samples() { [ -d "$SAMPLES" ]; }
+# xc INPUT [fl-cat options]: fl-extract INPUT to a file, then fl-cat it;
+# $rc and $err are fl-extract's, $out is fl-cat's output.
+xc() {
+	_in=$1; shift
+	sh -c "fl-extract $_in" > "$TMP/xc.flt" 2>"$TMP/stderr"; rc=$?; err=$(cat "$TMP/stderr")
+	out=$(fl-cat "$@" "$TMP/xc.flt")
+}
 # run CMD...: runs a shell command line, sets $out, $err, $rc
 run() { out=$(sh -c "$*" 2>"$TMP/stderr"); rc=$?; err=$(cat "$TMP/stderr"); }
 

@@ -1,0 +1,22 @@
+#!/bin/sh
+# make demo: the main pipeline on the bundled example export.
+# Usage: sh examples/demo.sh BIN_DIR
+set -eu
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+out=$(mktemp -d "${TMPDIR:-/tmp}/fl-demo.XXXXXX")
+trap 'rm -rf "$out"' EXIT INT TERM
+PATH="$bin:$PATH"
+
+echo "== fl-extract: the example export ($here/export.zip) to a tuple stream, with per-input counts"
+fl-extract --stats -o "$out/example.flt" "$here/export.zip"
+echo
+echo "== fl-cat: the first rows as text"
+fl-cat "$out/example.flt" | head -n 15
+echo
+echo "== fl-cat --csv: denied inbound attempts, by source address (top 5)"
+fl-cat --csv --fields src,dport,action "$out/example.flt" | awk -F, '$3 == "D" { n[$1]++ }
+    END { for (s in n) print n[s], s }' | sort -rn | head -n 5
+echo
+echo "== fl-cat --jsonl --provenance: one tuple with the exact blob and position it came from"
+fl-cat --jsonl --provenance --fields time,src,dst,dport,state "$out/example.flt" | head -n 1
