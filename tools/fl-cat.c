@@ -171,21 +171,25 @@ static void put_json_str(const char *str, size_t n)
 	oputc('"');
 }
 
-/* Text: control bytes and backslashes shown as \xNN so a hostile string
- * cannot drive the terminal. */
+/* Text: control bytes (C0, DEL, C1), backslashes and invalid UTF-8 are
+ * shown as \xNN, so a hostile string cannot drive the terminal. */
 static size_t put_text(const char *s, size_t n)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t w = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || c == '\\') {
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_len(u + i, n - i);
+		int c1 = l == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0;
+		if (l == 0 || c1 || u[i] < 0x20 || u[i] == 0x7f || u[i] == '\\') {
 			char e[8];
-			snprintf(e, sizeof e, "\\x%02x", c);
+			snprintf(e, sizeof e, "\\x%02x", u[i]);
 			oputs(e);
 			w += 4;
+			i++;
 		} else {
-			oputc((char)c);
+			oput(s + i, l);
 			w++;
+			i += l;
 		}
 	}
 	return w;
