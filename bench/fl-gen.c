@@ -109,8 +109,41 @@ typedef struct {
 static addr_t *addrs;
 static uint32_t naddrs, capaddrs;
 
+/* Interned: one id per distinct address (overlapping VNets share addresses,
+ * and the truth is keyed by address, not by VM). */
+static uint32_t *addr_tab;
+static size_t addr_tabcap;
+
+static size_t addr_hash(const uint8_t a[16])
+{
+	uint64_t x, y;
+	memcpy(&x, a, 8);
+	memcpy(&y, a + 8, 8);
+	return (size_t)mix(x, y);
+}
+
 static uint32_t addr_add(const uint8_t a[16])
 {
+	if ((naddrs + 1) * 2 > addr_tabcap) {
+		size_t nc = addr_tabcap ? addr_tabcap * 2 : 4096;
+		free(addr_tab);
+		addr_tab = fl_xmalloc(nc * sizeof *addr_tab);
+		memset(addr_tab, 0xff, nc * sizeof *addr_tab);
+		addr_tabcap = nc;
+		for (uint32_t i = 0; i < naddrs; i++) {
+			size_t h = addr_hash(addrs[i].a) & (nc - 1);
+			while (addr_tab[h] != UINT32_MAX)
+				h = (h + 1) & (nc - 1);
+			addr_tab[h] = i;
+		}
+	}
+	size_t h = addr_hash(a) & (addr_tabcap - 1);
+	while (addr_tab[h] != UINT32_MAX) {
+		if (memcmp(addrs[addr_tab[h]].a, a, 16) == 0)
+			return addr_tab[h];
+		h = (h + 1) & (addr_tabcap - 1);
+	}
+	addr_tab[h] = naddrs;
 	if (naddrs == capaddrs) {
 		capaddrs = capaddrs ? capaddrs * 2 : 1024;
 		addrs = fl_xrealloc(addrs, capaddrs * sizeof *addrs);
@@ -437,7 +470,7 @@ static void build_estate(void)
 	mon = add_vm(sn_mgmt, R_MON, -1);
 
 	int left = nv - 3;
-	int ndev = left >= 6 * ns ? ns : 0;
+	int ndev = left >= 4 * ns ? ns : 0;
 	if (left >= 40 * ns)
 		ndev = left / 20;
 	int sn_web[64], sn_app[64], sn_data[64], sn_dev[64];
@@ -515,9 +548,11 @@ static void free_estate(void)
 	for (int i = 0; i < nvms; i++)
 		free(vms[i].hdr);
 	free(subs), free(vnets), free(subnets), free(vms), free(apps);
-	free(clients4), free(clients6), free(scanners), free(storage), free(updates), free(addrs);
+	free(clients4), free(clients6), free(scanners), free(storage), free(updates), free(addrs), free(addr_tab);
 	addrs = NULL;
+	addr_tab = NULL;
 	naddrs = capaddrs = 0;
+	addr_tabcap = 0;
 	nvnets = nsubnets = nvms = napps = 0;
 	dict_free(&acls);
 	dict_free(&rules);
@@ -818,7 +853,7 @@ static void gen_vm(int v, int64_t s0, int64_t s1)
 
 	if (m->monitored) {
 		/* name resolution: hub DCs, or Azure DNS in isolated VNets */
-		n = arrivals(1.5, s0, s1);
+		n = arrivals(0.8, s0, s1);
 		for (int64_t i = 0; i < n; i++) {
 			int64_t t = at(s0, s1), dur = urange(200, 30000);
 			if (m->role == R_DC)
