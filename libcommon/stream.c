@@ -308,7 +308,7 @@ struct flt_writer {
 	char err[512];
 
 	uint8_t *data;            /* DATA payload being filled */
-	uint32_t dlen, dcount;
+	uint32_t dlen, dcount, dcap;
 	uint8_t *scratch;         /* HEAD/DICT/SRCS/END payloads */
 	uint32_t seq;             /* next block sequence number */
 	uint64_t nrec;
@@ -414,7 +414,6 @@ flt_writer *flt_writer_new(FILE *fp, const char *name, const flt_header *h)
 		if (!c->name[0] || (c->type != FLT_COL_STR && c->type != FLT_COL_U32))
 			wfail(w, "invalid column %u in the header", i);
 	}
-	w->data = fl_xmalloc(FLT_BLOCK_MAX);
 	w->nstr = 1; /* id 0 is the empty string */
 	w->str_cap = 1024;
 	w->str_off = fl_xmalloc(w->str_cap * sizeof *w->str_off);
@@ -725,6 +724,20 @@ static int rec_ids_ok(const flt_writer *w, const flt_rec *r)
 	return 1;
 }
 
+/* The DATA buffer grows to 1 MiB only for streams that need it. */
+static int grow_data(flt_writer *w)
+{
+	if (w->dcap < FLT_BLOCK_MAX) {
+		w->dcap = w->dcap ? w->dcap * 4 : (64u << 10);
+		if (w->dcap > FLT_BLOCK_MAX)
+			w->dcap = FLT_BLOCK_MAX;
+		w->data = fl_xrealloc(w->data, w->dcap);
+	}
+	if (w->dlen + w->recsize > w->dcap)
+		flush_data(w);
+	return w->failed ? -1 : 0;
+}
+
 int flt_writer_put(flt_writer *w, const flt_rec *rec)
 {
 	if (w->failed)
@@ -734,11 +747,8 @@ int flt_writer_put(flt_writer *w, const flt_rec *rec)
 		      "or an invalid encryption value", (unsigned long long)w->nrec + 1);
 		return -1;
 	}
-	if (w->dlen + w->recsize > FLT_BLOCK_MAX) {
-		flush_data(w);
-		if (w->failed)
-			return -1;
-	}
+	if (__builtin_expect(w->dlen + w->recsize > w->dcap, 0) && grow_data(w) < 0)
+		return -1;
 	rec_encode(w->data + w->dlen, rec, w->h.ncols);
 	w->dlen += w->recsize;
 	w->dcount++;
@@ -804,10 +814,11 @@ enum rstate { R_NEW, R_SEGMENT, R_BETWEEN, R_EOF, R_ERROR };
 
 /* Dictionary strings live in fixed chunks that are never moved, so
  * pointers returned by flt_reader_str stay valid for the whole segment. */
-#define CHUNK_SIZE (1u << 20)
+#define CHUNK_MIN (16u << 10) /* small streams (and many open readers) stay small */
+#define CHUNK_MAX (1u << 20)
 typedef struct chunk {
 	struct chunk *next;
-	size_t used;
+	size_t used, size;
 	char mem[];
 } chunk;
 
@@ -822,6 +833,7 @@ struct flt_reader {
 	uint32_t str_cols[FLT_MAX_COLS], nstr_cols;
 
 	uint8_t *buf;             /* current block payload */
+	uint32_t buf_cap;
 	uint32_t seq;             /* sequence number the next block must carry */
 	uint32_t blk_no;          /* number of the block being read or decoded */
 	uint64_t blk_off;         /* where the current block starts */
@@ -930,10 +942,16 @@ static void segment_reset(flt_reader *r)
 
 static const char *store_str(flt_reader *r, const uint8_t *s, uint32_t n)
 {
-	if (!r->chunks || r->chunks->used + n + 1 > CHUNK_SIZE) {
-		chunk *c = fl_xmalloc(sizeof *c + CHUNK_SIZE);
+	if (!r->chunks || r->chunks->used + n + 1 > r->chunks->size) {
+		size_t size = r->chunks ? r->chunks->size * 2 : CHUNK_MIN;
+		if (size > CHUNK_MAX)
+			size = CHUNK_MAX;
+		if (size < (size_t)n + 1)
+			size = (size_t)n + 1;
+		chunk *c = fl_xmalloc(sizeof *c + size);
 		c->next = r->chunks;
 		c->used = 0;
+		c->size = size;
 		r->chunks = c;
 	}
 	char *p = r->chunks->mem + r->chunks->used;
@@ -1294,8 +1312,11 @@ static int next_block(flt_reader *r)
 	if (len > FLT_BLOCK_MAX)
 		return bfail(r, "payload length %u exceeds the %u-byte limit (stream corrupt)", len,
 		             FLT_BLOCK_MAX);
-	if (!r->buf)
-		r->buf = fl_xmalloc(FLT_BLOCK_MAX);
+	if (len > r->buf_cap) {
+		r->buf_cap = len < (64u << 10) ? (64u << 10) : FLT_BLOCK_MAX;
+		free(r->buf);
+		r->buf = fl_xmalloc(r->buf_cap);
+	}
 	if (rread(r, r->buf, len) < len) {
 		if (ferror(r->fp))
 			return read_error(r);

@@ -792,8 +792,9 @@ static void write_seed(const char *dir, const char *name, const mem *m)
 	}
 }
 
-static int write_seeds(const char *dir)
+START_TEST(write_seeds)
 {
+	const char *dir = getenv("FLT_WRITE_SEEDS");
 	mem a = write_stream(3, "a"), b = write_stream(1, "b"), z = write_stream(0, "z");
 	write_seed(dir, "three.flt", &a);
 	write_seed(dir, "empty-segment.flt", &z);
@@ -802,16 +803,17 @@ static int write_seeds(const char *dir)
 	free(a.buf);
 	free(b.buf);
 	free(z.buf);
-	return 0;
 }
+END_TEST
 
 int main(void)
 {
-	const char *seeds = getenv("FLT_WRITE_SEEDS");
-	if (seeds)
-		return write_seeds(seeds);
 	Suite *s = suite_create("stream");
 	TCase *tc = tcase_create("core");
+	if (getenv("FLT_WRITE_SEEDS")) {
+		tcase_add_test(tc, write_seeds);
+		goto run;
+	}
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, roundtrip_all_fields);
 	tcase_add_test(tc, roundtrip_empty_segment);
@@ -837,6 +839,7 @@ int main(void)
 	tcase_add_test(tc, enc_names);
 	tcase_add_test(tc, header_helpers);
 	tcase_add_test(tc, fuzz_regressions);
+run:
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
