@@ -21,6 +21,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "cli.h"
 #include "ip.h"
@@ -127,10 +130,193 @@ static int common_fields(const char *const *f, const size_t *fl, flt_rec *r, con
 	return 0;
 }
 
+/* ---- fast path: one pass over the usual spellings ----------------------
+ * Accepts only what parse_tuple also accepts, with the same result; on
+ * anything else (IPv6, odd letters, errors) it returns NULL and the general
+ * parser decides, so the two can never disagree. */
+
+/* Eight ASCII digits at once (little-endian load), or -1 when they are not all digits. */
+static inline int64_t digits8(const char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t lo = v - 0x3030303030303030ULL;
+	if (((v & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL) ||
+	    ((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) != 0x3030303030303030ULL)
+		return -1;
+	lo = (lo * 10 + (lo >> 8)) & 0x00FF00FF00FF00FFULL;
+	lo = (lo * 100 + (lo >> 16)) & 0x0000FFFF0000FFFFULL;
+	lo = (lo * 10000 + (lo >> 32)) & 0xFFFFFFFFULL;
+	return (int64_t)lo;
+#else
+	(void)v;
+	return -1;
+#endif
+}
+
+static inline const char *fast_uint(const char *p, const char *e, int maxdig, uint64_t max,
+                                    uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *q = p;
+	if (maxdig >= 16 && e - p >= 8) {
+		int64_t d = digits8(p);
+		if (d >= 0) {
+			v = (uint64_t)d;
+			p += 8;
+		}
+	}
+	while (p < e && (unsigned)(*p - '0') <= 9) {
+		v = v * 10 + (uint64_t)(*p - '0');
+		p++;
+	}
+	if (p == q || p - q > maxdig || v > max)
+		return NULL;
+	*out = v;
+	return p;
+}
+
+static inline const char *fast_v4(const char *p, const char *e, uint8_t *out)
+{
+	memcpy(out, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+	for (int k = 0; k < 4; k++) {
+		if (k) {
+			if (p >= e || *p != '.')
+				return NULL;
+			p++;
+		}
+		if (p >= e || (unsigned)(*p - '0') > 9)
+			return NULL;
+		unsigned v = (unsigned)(*p++ - '0');
+		if (v && p < e && (unsigned)(*p - '0') <= 9) {
+			v = v * 10 + (unsigned)(*p++ - '0');
+			if (p < e && (unsigned)(*p - '0') <= 9)
+				v = v * 10 + (unsigned)(*p++ - '0');
+		}
+		if (v > 255)
+			return NULL;
+		out[12 + k] = (uint8_t)v;
+	}
+	return p;
+}
+
+#define COMMA(p) do { if ((p) >= e || *(p) != ',') return -1; (p)++; } while (0)
+
+static inline const char *fast_letter(const char *p, const char *e, const char *ok, uint8_t *out)
+{
+	if (p >= e || !(*p == ok[0] || *p == ok[1] || (ok[2] && (*p == ok[2] || *p == ok[3]))))
+		return NULL;
+	*out = (uint8_t)*p;
+	return p + 1;
+}
+
+static inline const char *fast_counter(const char *p, const char *e, uint64_t *v, int *empty)
+{
+	if (p >= e || *p == ',') {
+		*v = 0;
+		(*empty)++;
+		return p;
+	}
+	return fast_uint(p, e, 18, UINT64_MAX / 100, v);
+}
+
+static int fast_counters(const char *p, const char *e, flt_rec *r)
+{
+	int empty = 0;
+	if (!(p = fast_counter(p, e, &r->pkts_sd, &empty)))
+		return -1;
+	COMMA(p);
+	if (!(p = fast_counter(p, e, &r->bytes_sd, &empty)))
+		return -1;
+	COMMA(p);
+	if (!(p = fast_counter(p, e, &r->pkts_ds, &empty)))
+		return -1;
+	COMMA(p);
+	if (!(p = fast_counter(p, e, &r->bytes_ds, &empty)))
+		return -1;
+	if (p != e || (empty && empty != 4))
+		return -1;
+	r->flags = empty ? 0 : FLT_F_COUNTERS;
+	return 0;
+}
+
+static int fast_tuple(const char *p, size_t n, int kind, flt_rec *r, const char **enc, size_t *encn)
+{
+	const char *e = p + n;
+	uint64_t ts, sp, dp, pr;
+	if (!(p = fast_uint(p, e, 18, 999999999999999ULL, &ts)))
+		return -1;
+	COMMA(p);
+	if (!(p = fast_v4(p, e, r->src)))
+		return -1;
+	COMMA(p);
+	if (!(p = fast_v4(p, e, r->dst)))
+		return -1;
+	COMMA(p);
+	if (!(p = fast_uint(p, e, 5, 65535, &sp)))
+		return -1;
+	COMMA(p);
+	if (!(p = fast_uint(p, e, 5, 65535, &dp)))
+		return -1;
+	COMMA(p);
+	if (p < e && (*p == 'T' || *p == 'U')) {
+		pr = *p++ == 'T' ? 6 : 17;
+	} else if (!(p = fast_uint(p, e, 5, 255, &pr))) {
+		return -1;
+	}
+	COMMA(p);
+	if (!(p = fast_letter(p, e, "IO", &r->dir)))
+		return -1;
+	COMMA(p);
+	r->time_ms = ts >= 100000000000ULL ? (int64_t)ts : (int64_t)ts * 1000;
+	r->sport = (uint16_t)sp;
+	r->dport = (uint16_t)dp;
+	r->proto = (uint8_t)pr;
+	r->enc = FLT_ENC_NONE;
+	r->enc_text = 0;
+	if (kind == FLT_KIND_VNET) {
+		if (!(p = fast_letter(p, e, "BCED", &r->state)))
+			return -1;
+		COMMA(p);
+		const char *q = p;
+		while (p < e && *p != ',')
+			p++;
+		if (p == q)
+			return -1;
+		r->enc = (uint8_t)enc_code(q, (size_t)(p - q));
+		*enc = q;
+		*encn = (size_t)(p - q);
+		COMMA(p);
+		r->action = r->state == 'D' ? 'D' : 'A';
+		r->kind = FLT_KIND_VNET;
+		return fast_counters(p, e, r);
+	}
+	if (!(p = fast_letter(p, e, "AD", &r->action)))
+		return -1;
+	if (p == e && kind != FLT_KIND_NSG2) {
+		r->kind = FLT_KIND_NSG1;
+		r->state = 0;
+		r->flags = 0;
+		r->pkts_sd = r->bytes_sd = r->pkts_ds = r->bytes_ds = 0;
+		return 0;
+	}
+	if (kind == FLT_KIND_NSG1)
+		return -1;
+	COMMA(p);
+	if (!(p = fast_letter(p, e, "BCEE", &r->state)))
+		return -1;
+	COMMA(p);
+	r->kind = FLT_KIND_NSG2;
+	return fast_counters(p, e, r);
+}
+
 /* Internal form: also returns the encryption text for FLT_ENC_OTHER. */
 static int parse_tuple(const char *s, size_t n, int kind, flt_rec *r, const char **why,
                        const char **enc, size_t *encn)
 {
+	if (fast_tuple(s, n, kind, r, enc, encn) == 0)
+		return 0;
 	const char *f[MAXF];
 	size_t fl[MAXF];
 	int nf = 0;
@@ -224,8 +410,12 @@ size_t fj_norm_mac(const char *s, size_t n, char out[12])
 #define K2 0xC2B2AE3D27D4EB4FULL
 #define K3 0x165667B19E3779F9ULL
 
+/* A streaming hash over the record text minus the whitespace between
+ * tokens, fed in pieces: a compact record is hashed in one call. */
 typedef struct hash2 {
-	uint64_t a, b;
+	uint64_t a, b, total;
+	unsigned char buf[16];
+	size_t blen;
 } hash2;
 
 static inline uint64_t rotl(uint64_t x, int r)
@@ -233,27 +423,41 @@ static inline uint64_t rotl(uint64_t x, int r)
 	return x << r | x >> (64 - r);
 }
 
-static inline void hmix(hash2 *h, uint64_t v)
+static inline void hblock(hash2 *h, const unsigned char *p)
 {
+	uint64_t v, w;
+	memcpy(&v, p, 8);
+	memcpy(&w, p + 8, 8);
 	h->a = rotl(h->a ^ (v * K1), 29) * K2;
-	h->b = rotl(h->b ^ (v * K3), 37) * K1 + 0x27D4EB2F165667C5ULL;
+	h->b = rotl(h->b ^ (w * K3), 37) * K1;
 }
 
-static void hspan(hash2 *h, const char *p, size_t n, unsigned tag)
+static void hinit(hash2 *h)
 {
-	uint64_t v;
-	hmix(h, (uint64_t)n << 8 | tag);
-	while (n >= 8) {
-		memcpy(&v, p, 8);
-		hmix(h, v);
-		p += 8;
-		n -= 8;
+	h->a = 0x243F6A8885A308D3ULL;
+	h->b = 0x13198A2E03707344ULL;
+	h->total = h->blen = 0;
+}
+
+static void hfeed(hash2 *h, const char *cp, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)cp;
+	h->total += n;
+	if (h->blen) {
+		size_t take = 16 - h->blen < n ? 16 - h->blen : n;
+		memcpy(h->buf + h->blen, p, take);
+		h->blen += take;
+		p += take;
+		n -= take;
+		if (h->blen < 16)
+			return;
+		hblock(h, h->buf);
+		h->blen = 0;
 	}
-	if (n) {
-		v = 0;
-		memcpy(&v, p, n);
-		hmix(h, v);
-	}
+	for (; n >= 16; p += 16, n -= 16)
+		hblock(h, p);
+	memcpy(h->buf, p, n);
+	h->blen = n;
 }
 
 static uint64_t fmix(uint64_t x)
@@ -326,7 +530,7 @@ struct fj_scanner {
 	size_t carry_len, carry_cap;
 
 	/* record parser state and reusable buffers */
-	const char *rp, *re, *rbase;
+	const char *rp, *re, *rbase, *hmark;
 	uint64_t roff;
 	int rstop, rcomplete, rsyntax_told;
 	hash2 h;
@@ -369,10 +573,19 @@ static inline int is_ws(unsigned char c)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-static void rp_ws(fj_scanner *s)
+static void rp_ws_slow(fj_scanner *s)
 {
-	while (s->rp < s->re && is_ws((unsigned char)*s->rp))
-		s->rp++;
+	const char *p = s->rp;
+	hfeed(&s->h, s->hmark, (size_t)(p - s->hmark));
+	while (p < s->re && is_ws((unsigned char)*p))
+		p++;
+	s->rp = s->hmark = p;
+}
+
+static inline void rp_ws(fj_scanner *s)
+{
+	if (s->rp < s->re && is_ws((unsigned char)*s->rp))
+		rp_ws_slow(s);
 }
 
 /* A syntax error stops the record; a cut record just runs out of text. */
@@ -483,14 +696,53 @@ static int unescape(fj_scanner *s, const char *raw, size_t n, span *out)
 	return 0;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Nonzero when a byte of v equals the byte c (exact as a yes/no answer). */
+static inline uint64_t has_byte(uint64_t v, unsigned char c)
+{
+	uint64_t x = v ^ (ONES * c);
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* First byte in [p, e) equal to a, b or c (c may repeat a); e if none.
+ * String contents are most of the input, so this is the inner loop. */
+static inline const char *find3(const char *p, const char *e, char a, char b, char c)
+{
+#if defined(__SSE2__)
+	const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+	while (e - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
+		                         _mm_cmpeq_epi8(x, vc));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+		if (bits)
+			return p + __builtin_ctz(bits);
+		p += 16;
+	}
+#else
+	uint64_t v;
+	while (e - p >= 8) {
+		memcpy(&v, p, 8);
+		if (has_byte(v, (unsigned char)a) | has_byte(v, (unsigned char)b) |
+		    has_byte(v, (unsigned char)c))
+			break;
+		p += 8;
+	}
+#endif
+	while (p < e && *p != a && *p != b && *p != c)
+		p++;
+	return p;
+}
+
 /* A string at rp; out (may be NULL) gets its decoded text. */
 static int rp_str(fj_scanner *s, span *out)
 {
 	const char *p = s->rp + 1, *e = s->re;
 	int esc = 0;
 	for (;;) {
-		while (p < e && *p != '"' && *p != '\\')
-			p++;
+		p = find3(p, e, '"', '\\', '"');
 		if (p >= e)
 			return s->rp = e, rp_fail(s, "unterminated string"), -1;
 		if (*p == '"')
@@ -500,7 +752,6 @@ static int rp_str(fj_scanner *s, span *out)
 	}
 	const char *raw = s->rp + 1;
 	size_t n = (size_t)(p - raw);
-	hspan(&s->h, raw, n, '"');
 	if (out) {
 		if (!esc) {
 			out->p = raw;
@@ -522,7 +773,6 @@ static int rp_lit(fj_scanner *s, span *out)
 		p++;
 	if (p == s->rp)
 		return rp_fail(s, "unexpected character"), -1;
-	hspan(&s->h, s->rp, (size_t)(p - s->rp), '#');
 	if (out) {
 		out->p = s->rp;
 		out->n = (uint32_t)(p - s->rp);
@@ -545,19 +795,16 @@ static int rp_skip(fj_scanner *s)
 			if (rp_str(s, NULL))
 				return -1;
 		} else if (c == '{' || c == '[') {
-			hmix(&s->h, (unsigned char)c);
 			depth++;
 			s->rp++;
 		} else if (c == '}' || c == ']') {
 			if (depth == 0)
 				return rp_fail(s, "unexpected bracket"), -1;
-			hmix(&s->h, (unsigned char)c);
 			depth--;
 			s->rp++;
 		} else if (c == ',' || c == ':') {
 			if (depth == 0)
 				return rp_fail(s, "unexpected separator"), -1;
-			hmix(&s->h, (unsigned char)c);
 			s->rp++;
 		} else if (rp_lit(s, NULL)) {
 			return -1;
@@ -571,7 +818,6 @@ static int rp_open(fj_scanner *s, char c)
 {
 	rp_ws(s);
 	if (s->rp < s->re && *s->rp == c) {
-		hmix(&s->h, (unsigned char)c);
 		s->rp++;
 		return 0;
 	}
@@ -588,7 +834,6 @@ static int rp_next(fj_scanner *s, int *first, char close)
 	if (s->rp >= s->re)
 		return rp_fail(s, "unexpected end"), -1;
 	if (*s->rp == close) {
-		hmix(&s->h, (unsigned char)close);
 		s->rp++;
 		return 0;
 	}
@@ -596,11 +841,9 @@ static int rp_next(fj_scanner *s, int *first, char close)
 		if (*s->rp != ',')
 			return rp_fail(s, "missing comma"), -1;
 		const char *comma = s->rp++;
-		hmix(&s->h, ',');
 		rp_ws(s);
 		if (s->rp < s->re && *s->rp == close) {
 			rp_trailing_comma(s, comma);
-			hmix(&s->h, (unsigned char)close);
 			s->rp++;
 			return 0;
 		}
@@ -632,7 +875,6 @@ static int rp_key(fj_scanner *s, int *first, char *key, size_t keycap)
 	rp_ws(s);
 	if (s->rp >= s->re || *s->rp != ':')
 		return rp_fail(s, "expected ':'"), -1;
-	hmix(&s->h, ':');
 	s->rp++;
 	rp_ws(s);
 	if (s->rp >= s->re)
@@ -837,6 +1079,18 @@ static int64_t parse_rtime(const span *t)
 	return fl_parse_time(buf, &ms) == 0 ? ms : -1;
 }
 
+static int odd_letters(const flt_rec *r)
+{
+	int st = r->state;
+	if (r->dir != 'I' && r->dir != 'O')
+		return 1;
+	if (r->kind == FLT_KIND_VNET)
+		return st != 'B' && st != 'C' && st != 'E' && st != 'D';
+	if (r->action != 'A' && r->action != 'D')
+		return 1;
+	return r->kind == FLT_KIND_NSG2 && st != 'B' && st != 'C' && st != 'E';
+}
+
 static void deliver(fj_scanner *s, const rec_ctx *c, int kind, int version, uint32_t base)
 {
 	flt_rec *r = &s->rec;
@@ -870,10 +1124,7 @@ static void deliver(fj_scanner *s, const rec_ctx *c, int kind, int version, uint
 				g->mac = rmac;
 			}
 		}
-		if ((r->dir != 'I' && r->dir != 'O') ||
-		    (r->kind == FLT_KIND_VNET ? !strchr("BCED", r->state)
-		     : (r->action != 'A' && r->action != 'D') ||
-		       (r->kind == FLT_KIND_NSG2 && !strchr("BCE", r->state))))
+		if (odd_letters(r))
 			s->st.odd_letters++;
 		r->version = (uint8_t)(r->kind == FLT_KIND_VNET ? version : r->kind == FLT_KIND_NSG1 ? 1 : 2);
 		if (r->enc == FLT_ENC_OTHER) {
@@ -893,6 +1144,20 @@ static void deliver(fj_scanner *s, const rec_ctx *c, int kind, int version, uint
 	}
 }
 
+static void hash_final(fj_scanner *s, uint64_t out[2])
+{
+	hash2 *h = &s->h;
+	const char *end = s->rp < s->re ? s->rp : s->re;
+	if (end > s->hmark)
+		hfeed(h, s->hmark, (size_t)(end - s->hmark));
+	unsigned char last[16] = {0};
+	memcpy(last, h->buf, h->blen);
+	hblock(h, last);
+	uint64_t a = h->a ^ fmix(h->total), b = h->b + h->total;
+	out[0] = fmix(a ^ rotl(b, 23));
+	out[1] = fmix(b ^ rotl(a, 41) ^ 0x9E3779B97F4A7C15ULL);
+}
+
 /* One captured object: a flow-log record, or a foreign object. */
 static void do_record(fj_scanner *s, const char *p, size_t n, uint64_t off, int complete, int top)
 {
@@ -905,8 +1170,8 @@ static void do_record(fj_scanner *s, const char *p, size_t n, uint64_t off, int 
 	s->rstop = 0;
 	s->rcomplete = complete;
 	s->rsyntax_told = 0;
-	s->h.a = 0x243F6A8885A308D3ULL;
-	s->h.b = 0x13198A2E03707344ULL;
+	hinit(&s->h);
+	s->hmark = p;
 	s->nfl = s->ngrp = s->ntup = 0;
 	s->arena = grow(s->arena, &s->arena_cap, n + 1, 1);
 	s->arena_len = 0;
@@ -934,8 +1199,7 @@ static void do_record(fj_scanner *s, const char *p, size_t n, uint64_t off, int 
 	fj_record fr;
 	memset(&fr, 0, sizeof fr);
 	fr.offset = off;
-	fr.hash[0] = fmix(s->h.a ^ fmix(s->h.b + n));
-	fr.hash[1] = fmix(s->h.b ^ rotl(s->h.a, 17));
+	hash_final(s, fr.hash);
 	if (c.has_vnet) {
 		fr.kind = FLT_KIND_VNET;
 		fr.version = c.version >= 0 ? (int)c.version : 4;
@@ -1131,8 +1395,8 @@ static int cap_scan(fj_scanner *s, const unsigned char *b, size_t *pi, size_t n)
 			continue;
 		}
 		if (s->in_str) {
-			while (i < n && !k_str[b[i]])
-				i++;
+			i = (size_t)((const unsigned char *)find3((const char *)b + i, (const char *)b + n,
+			                                          '"', '\\', '{') - b);
 			if (i == n)
 				break;
 			if (b[i] == '"') {

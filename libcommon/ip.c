@@ -124,12 +124,13 @@ int ip_parse(const char *s, size_t n, uint8_t out[16])
 	if (n == 0 || n > 64)
 		return -1;
 	if ((unsigned)(s[0] - '0') <= 9) {
-		/* Fast path: nearly every address in a flow log is IPv4. */
-		const char *dot = memchr(s, '.', n < 4 ? n : 4);
-		if (dot && !memchr(s, ':', (size_t)(dot - s))) {
+		/* Nearly every address in a flow log is IPv4: try that first. */
+		if (parse_v4(s, n, out + 12) == 0) {
 			memcpy(out, v4_prefix, 12);
-			return parse_v4(s, n, out + 12);
+			return 0;
 		}
+		if (!memchr(s, ':', n))
+			return -1;
 	}
 	if (s[0] == '[') {
 		if (n < 3 || s[n - 1] != ']')
