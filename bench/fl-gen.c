@@ -1239,6 +1239,7 @@ static int ev_cmp(const void *pa, const void *pb)
 
 static int cur_vm = -1;
 static int64_t cur_hour = -1;
+static uint64_t first_slice_bytes;
 
 static void record_open(const vm_t *m, int vm, int64_t k)
 {
@@ -1440,8 +1441,9 @@ static void run(double rate, int dry, int max_slices)
 	slice_ms = P.single ? 60000 : 3600000;
 	nslices = P.single ? 60 : P.hours;
 	t_end = t_start + (int64_t)nslices * slice_ms;
-	if (max_slices > 0 && max_slices < nslices)
-		nslices = max_slices, t_end = t_start + (int64_t)nslices * slice_ms;
+	/* a calibration run stops early but keeps the real end, so that its
+	 * slices are complete */
+	int last = max_slices > 0 && max_slices < nslices ? max_slices : nslices;
 	buckets = fl_xcalloc((size_t)nslices, sizeof *buckets);
 	build_pools();
 	memset(&W, 0, sizeof W);
@@ -1450,15 +1452,19 @@ static void run(double rate, int dry, int max_slices)
 	W.buf = fl_xmalloc(W.cap);
 	ev_seq = nconn = 0;
 	cur_vm = -1, cur_hour = -1;
-	for (int s = 0; s < nslices; s++) {
+	for (int s = 0; s < last; s++) {
 		int64_t s0 = t_start + (int64_t)s * slice_ms;
 		gen_slice(s0, s0 + slice_ms);
 		write_slice(s);
+		if (s == 0)
+			first_slice_bytes = W.bytes;
 		if (!P.single && cur_vm >= 0) {
 			blob_close();
 			cur_vm = -1;
 		}
 	}
+	for (int s = last; s < nslices; s++)
+		free(buckets[s].v);
 	if (cur_vm >= 0)
 		blob_close();
 	else if (P.single && !dry) {
@@ -1578,22 +1584,28 @@ static int dir_nonempty(const char *path)
 /* Bytes for a rate, by a dry run over a few slices, extrapolated. */
 static double calibrate(int64_t target)
 {
-	int full = P.single ? 60 : P.hours, few = P.single ? 10 : (P.hours < 2 ? P.hours : 2);
+	int full = P.single ? 60 : P.hours, few = P.single ? 10 : (P.hours < 3 ? P.hours : 3);
+	/* bytes per slice, leaving out the first one when there are others: it
+	 * only holds the records of its last seconds' tuples */
+#define PER_SLICE() (few > 1 ? (double)(W.bytes - first_slice_bytes) / (few - 1) : (double)W.bytes)
 	run(1.0, 1, few);
-	double b1 = (double)W.bytes;
+	double b1 = PER_SLICE() * full;
 	run(4.0, 1, few);
-	double b4 = (double)W.bytes;
-	double slope = (b4 - b1) / 3.0 * full / few, base = (b1 - (b4 - b1) / 3.0) * full / few;
+	double b4 = PER_SLICE() * full;
+	double slope = (b4 - b1) / 3.0, base = b1 - slope;
 	if (slope <= 0)
 		return 1.0;
 	double r = ((double)target - base) / slope;
 	if (r < 0.01)
 		r = 0.01;
-	/* pools grow with the rate up to 4: refine once near the answer */
-	run(r, 1, few);
-	double br = (double)W.bytes * full / few;
-	if (br > 0)
-		r *= (double)target / br > 0.5 ? (double)target / br : 0.5;
+	/* pools grow with the rate up to 4: refine near the answer */
+	for (int i = 0; i < 2; i++) {
+		run(r, 1, few);
+		double br = PER_SLICE() * full;
+		if (br > 0)
+			r *= (double)target / br > 0.5 ? (double)target / br : 0.5;
+	}
+#undef PER_SLICE
 	return r;
 }
 
