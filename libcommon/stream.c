@@ -218,13 +218,25 @@ void flt_header_add_prov(flt_header *h, const char *key, const char *value)
 	add_prov_kv(h, key, value);
 }
 
+/* Column names appear in messages and on command lines: printable ASCII
+ * without spaces keeps them safe in both. */
+static int valid_col_name(const uint8_t *s, size_t n)
+{
+	if (n == 0 || n >= sizeof(((flt_column *)0)->name))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 int flt_header_column(flt_header *h, const char *name, int type, int add)
 {
 	for (uint32_t i = 0; i < h->ncols && i < FLT_MAX_COLS; i++)
 		if (!strncmp(h->cols[i].name, name, sizeof h->cols[i].name))
 			return (int)i;
 	size_t n = strlen(name);
-	if (!add || h->ncols >= FLT_MAX_COLS || n == 0 || n >= sizeof h->cols[0].name ||
+	if (!add || h->ncols >= FLT_MAX_COLS || !valid_col_name((const uint8_t *)name, n) ||
 	    (type != FLT_COL_STR && type != FLT_COL_U32))
 		return -1;
 	flt_column *c = &h->cols[h->ncols];
@@ -411,7 +423,8 @@ flt_writer *flt_writer_new(FILE *fp, const char *name, const flt_header *h)
 	for (uint32_t i = 0; i < w->h.ncols; i++) {
 		flt_column *c = &w->h.cols[i];
 		c->name[sizeof c->name - 1] = 0;
-		if (!c->name[0] || (c->type != FLT_COL_STR && c->type != FLT_COL_U32))
+		if (!valid_col_name((const uint8_t *)c->name, strlen(c->name)) ||
+		    (c->type != FLT_COL_STR && c->type != FLT_COL_U32))
 			wfail(w, "invalid column %u in the header", i);
 	}
 	w->nstr = 1; /* id 0 is the empty string */
@@ -1040,8 +1053,7 @@ static int parse_cols(flt_reader *r, cur *c)
 		const uint8_t *name = tl ? take(c, tl[1]) : NULL;
 		if (!name)
 			break;
-		if (tl[1] == 0 || tl[1] >= sizeof r->h.cols[0].name || memchr(name, 0, tl[1]) ||
-		    (tl[0] != FLT_COL_STR && tl[0] != FLT_COL_U32))
+		if (!valid_col_name(name, tl[1]) || (tl[0] != FLT_COL_STR && tl[0] != FLT_COL_U32))
 			return bfail(r, "invalid column %u in the header (stream corrupt)", i);
 		flt_column *col = &r->h.cols[i];
 		memset(col, 0, sizeof *col);

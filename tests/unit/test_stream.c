@@ -724,6 +724,9 @@ START_TEST(header_helpers)
 	ck_assert_int_eq(flt_header_column(&h, "a", FLT_COL_STR, 1), 0);
 	ck_assert_int_eq(flt_header_column(&h, "0123456789012345678901234567890123", FLT_COL_U32, 1), -1);
 	ck_assert_int_eq(flt_header_column(&h, "", FLT_COL_U32, 1), -1);
+	ck_assert_int_eq(flt_header_column(&h, "has space", FLT_COL_U32, 1), -1);
+	ck_assert_int_eq(flt_header_column(&h, "esc\033[2J", FLT_COL_U32, 1), -1);
+	ck_assert_int_eq(flt_header_column(&h, "b", 7, 1), -1);
 	for (int i = 1; i < FLT_MAX_COLS; i++) {
 		char n[16];
 		snprintf(n, sizeof n, "c%d", i);
@@ -765,10 +768,18 @@ START_TEST(fuzz_regressions)
 		flt_reader *r = flt_reader_new(fp, path);
 		flt_writer *w = NULL;
 		const flt_rec *rec;
-		while (flt_reader_next(r, &rec) == 1) {
+		int rc;
+		while ((rc = flt_reader_next(r, &rec)) == 1) {
 			if (!w)
 				w = flt_writer_new(null, "null", flt_reader_header(r));
-			flt_writer_copy(w, r, rec);
+			ck_assert_int_eq(flt_writer_copy(w, r, rec), 0);
+		}
+		/* ok-* files are valid streams; every other one is damaged. */
+		if (!strncmp(e->d_name, "ok-", 3)) {
+			ck_assert_msg(rc == 0, "%s: %s", path, flt_reader_error(r));
+		} else {
+			ck_assert_msg(rc == -1, "%s was accepted", path);
+			ck_assert(!strncmp(flt_reader_error(r), path, strlen(path)));
 		}
 		if (w && flt_writer_close(w) < 0)
 			flt_writer_free(w);
