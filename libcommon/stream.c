@@ -417,7 +417,8 @@ flt_writer *flt_writer_new(FILE *fp, const char *name, const flt_header *h)
 	w->fp = fp;
 	w->name = fl_xstrdup(name ? name : "(output)");
 	flt_header_init(&w->h);
-	flt_header_copy(&w->h, h);
+	if (h)
+		flt_header_copy(&w->h, h);
 	w->serial = next_serial();
 	w->recsize = FLT_CORE_SIZE + 4 * w->h.ncols;
 	for (uint32_t i = 0; i < w->h.ncols; i++) {

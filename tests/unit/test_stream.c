@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "flt.h"
 
@@ -503,6 +505,82 @@ START_TEST(minor_accepted)
 }
 END_TEST
 
+/* A newer minor may append fields to records: the reader skips them. */
+START_TEST(minor_longer_records)
+{
+	mem m = write_stream(3, "a");
+	size_t d = find_block(&m, "DATA");
+	uint32_t len = ld32(m.buf + d + 4), n = ld32(m.buf + d + 8), rs = len / n;
+	mem x = { malloc(m.len + 4 * n), m.len + 4 * n };
+	memcpy(x.buf, m.buf, d + 20);
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(x.buf + d + 20 + i * (rs + 4), m.buf + d + 20 + i * rs, rs);
+		memcpy(x.buf + d + 20 + i * (rs + 4) + rs, "new!", 4);
+	}
+	memcpy(x.buf + d + 20 + n * (rs + 4), m.buf + d + 20 + len, m.len - d - 20 - len);
+	st32(x.buf + d + 4, len + 4 * n);
+	st32(x.buf + 32, rs + 4); /* HEAD record size */
+	x.buf[30] = 1;            /* minor 1 */
+	flt_reseal(x.buf, x.len);
+	FILE *fp = open_read(&x);
+	flt_reader *r = flt_reader_new(fp, "in.flt");
+	const flt_rec *rec;
+	for (uint32_t i = 0; i < 3; i++) {
+		ck_assert_msg(flt_reader_next(r, &rec) == 1, "%s", flt_reader_error(r));
+		check_rec(r, rec, i, "a");
+	}
+	ck_assert_int_eq(flt_reader_next(r, &rec), 0);
+	flt_reader_free(r);
+	fclose(fp);
+	/* In a 1.0 stream the same size is corruption. */
+	x.buf[30] = 0;
+	flt_reseal(x.buf, x.len);
+	expect_error(&x, "record size 132 does not match 3 columns");
+	free(m.buf);
+	free(x.buf);
+}
+END_TEST
+
+/* A pipe delivers the stream in small pieces; reads must not care. */
+START_TEST(read_from_pipe)
+{
+	mem m = write_stream(2500, "p");
+	int fd[2];
+	ck_assert_int_eq(pipe(fd), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fd[0]);
+		for (size_t pos = 0; pos < m.len;) {
+			size_t k = m.len - pos < 7 ? m.len - pos : 7 + pos % 4093;
+			if (k > m.len - pos)
+				k = m.len - pos;
+			ssize_t w = write(fd[1], m.buf + pos, k);
+			if (w <= 0)
+				_exit(1);
+			pos += (size_t)w;
+		}
+		_exit(0);
+	}
+	close(fd[1]);
+	FILE *fp = fdopen(fd[0], "r");
+	flt_reader *r = flt_reader_new(fp, "pipe");
+	const flt_rec *rec;
+	for (uint32_t i = 0; i < 2500; i++) {
+		ck_assert_msg(flt_reader_next(r, &rec) == 1, "%s", flt_reader_error(r));
+		if (i % 101 == 0)
+			check_rec(r, rec, i, "p");
+	}
+	ck_assert_int_eq(flt_reader_next(r, &rec), 0);
+	flt_reader_free(r);
+	fclose(fp);
+	int status;
+	waitpid(pid, &status, 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(m.buf);
+}
+END_TEST
+
 START_TEST(err_missing_end)
 {
 	mem m = write_stream(2, "a");
@@ -837,6 +915,8 @@ int main(void)
 	tcase_add_test(tc, err_crc_names_block);
 	tcase_add_test(tc, err_major_refused);
 	tcase_add_test(tc, minor_accepted);
+	tcase_add_test(tc, minor_longer_records);
+	tcase_add_test(tc, read_from_pipe);
 	tcase_add_test(tc, err_missing_end);
 	tcase_add_test(tc, err_sequence_gap);
 	tcase_add_test(tc, err_unknown_type);
