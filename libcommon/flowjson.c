@@ -523,8 +523,10 @@ struct fj_scanner {
 	uint64_t brace_off;
 	char hkey[8];
 	int hlen;
-	const char *mpat;       /* seam matcher: pattern, progress, leading whitespace allowed */
-	int mpos, mws;
+	const char *mpat;       /* seam matcher: pattern ('_' = optional whitespace) and progress */
+	int mpos;
+	int flowish;            /* the capture so far names a flow-log record */
+	size_t flow_scanned;    /* bytes of the capture already searched for that */
 	uint64_t moff;
 	char *carry;
 	size_t carry_len, carry_cap;
@@ -1285,6 +1287,8 @@ static void start_capture(fj_scanner *s, uint64_t abs, size_t at, int skip)
 	s->depth = 0;
 	s->in_str = s->esc = s->str_brace = 0;
 	s->mpat = NULL;
+	s->flowish = 0;
+	s->flow_scanned = 0;
 	s->head = skip ? H_DONE : H_KEY0;
 	s->hlen = 0;
 }
@@ -1293,17 +1297,19 @@ static void start_capture(fj_scanner *s, uint64_t abs, size_t at, int skip)
 static int step(fj_scanner *s, unsigned char c, uint64_t abs)
 {
 	if (s->mpat) {
-		if (s->mpos == 0 && s->mws && is_ws(c))
-			return EV_NONE;
+		/* Matched bytes are only letters, ':', '"' and whitespace, so the
+		 * ordinary state needs just the quote toggles to stay right. */
+		if (s->mpat[s->mpos] == '_') {
+			if (is_ws(c))
+				return EV_NONE;
+			s->mpos++;
+		}
 		if (c == (unsigned char)s->mpat[s->mpos]) {
 			s->mpos++;
 			if (c == '"')
 				s->in_str ^= 1;
 			if (!s->mpat[s->mpos]) {
 				s->mpat = NULL;
-				s->depth = 1;
-				s->in_str = s->esc = s->str_brace = 0;
-				s->head = H_DONE;
 				return EV_SEAM;
 			}
 			return EV_NONE;
@@ -1321,9 +1327,8 @@ static int step(fj_scanner *s, unsigned char c, uint64_t abs)
 		} else if (c == '"') {
 			s->in_str = 0;
 			if (s->str_brace && !s->skip) {
-				s->mpat = "time\"";
+				s->mpat = "time\"_:_\"";
 				s->mpos = 0;
-				s->mws = 0;
 				s->moff = s->brace_off;
 			}
 			s->str_brace = 0;
@@ -1362,9 +1367,8 @@ static int step(fj_scanner *s, unsigned char c, uint64_t abs)
 		break;
 	case '{':
 		if (s->depth >= 1 && !s->skip) {
-			s->mpat = "\"time\"";
+			s->mpat = "_\"time\"_:_\"";
 			s->mpos = 0;
-			s->mws = 1;
 			s->moff = abs;
 		}
 		s->depth++;
@@ -1448,14 +1452,43 @@ static void cap_end(fj_scanner *s, const char *buf, size_t i)
 	}
 }
 
-/* A record restarted at s->moff inside the captured one: deliver the cut part. */
-static void cap_seam(fj_scanner *s, const char *buf, size_t i)
+/* Does the capture up to len bytes name a flow-log record?  A nested
+ * {"time":"..."} only means a seam inside flow-log records: other Azure logs
+ * may nest such objects legitimately. */
+static int flowish(fj_scanner *s, const char *p, size_t len)
+{
+	static const char *const needles[] = {"FlowEvent\"", "\"flowRecords\""};
+	if (s->flowish)
+		return 1;
+	size_t from = s->flow_scanned > 16 ? s->flow_scanned - 16 : 0;
+	for (int k = 0; k < 2 && from < len; k++)
+		if (memmem(p + from, len - from, needles[k], strlen(needles[k])))
+			return s->flowish = 1;
+	s->flow_scanned = len;
+	return 0;
+}
+
+/* A record may restart at s->moff inside the captured one: if so, deliver
+ * the cut part and carry on with the new record.  Returns 0 when it was not
+ * a seam after all. */
+static int cap_seam(fj_scanner *s, const char *buf, size_t i)
 {
 	uint64_t moff = s->moff;
-	problem(s, FJ_PROB_SEAM, moff, "a record restarts inside a record");
 	if (s->carrying) {
 		carry_add(s, buf + s->app_from, i - s->app_from);
 		s->app_from = i;
+		if (s->skip || !flowish(s, s->carry, (size_t)(moff - s->cap_off)))
+			return 0;
+	} else if (!flowish(s, buf + s->cap_at, (size_t)(moff - s->cap_off))) {
+		return 0;
+	}
+	/* The pattern ended on the opening quote of the new record's time value. */
+	s->depth = 1;
+	s->in_str = 1;
+	s->esc = s->str_brace = 0;
+	s->head = H_DONE;
+	problem(s, FJ_PROB_SEAM, moff, "a record restarts inside a record");
+	if (s->carrying) {
 		size_t cut = (size_t)(moff - s->cap_off);
 		if (!s->skip && cut <= s->carry_len) {
 			do_record(s, s->carry, cut, s->cap_off, 0, 1);
@@ -1467,6 +1500,9 @@ static void cap_seam(fj_scanner *s, const char *buf, size_t i)
 		s->cap_at = (size_t)(moff - s->off);
 	}
 	s->cap_off = moff;
+	s->flowish = 0;
+	s->flow_scanned = 0;
+	return 1;
 }
 
 static void push(fj_scanner *s, char t)
