@@ -205,6 +205,14 @@ void flt_header_add_invocation(flt_header *h, int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (argv[i])
 			append_arg(&buf, &len, &cap, argv[i]);
+	/* `fl-x *.zip` over thousands of files must not make the stream
+	 * unwritable: the line is informational, so it is shortened. */
+	if (len > FLT_STR_MAX) {
+		char tail[64];
+		int t = snprintf(tail, sizeof tail, " ... (%zu bytes elided)", len - (FLT_STR_MAX - 64));
+		len = FLT_STR_MAX - 64;
+		append(&buf, &len, &cap, tail, (size_t)t);
+	}
 	add_invocation_line(h, buf);
 }
 
@@ -569,7 +577,7 @@ static uint8_t *scratch(flt_writer *w)
 /* Appends a u32-length-prefixed string at *pos if it fits under FLT_BLOCK_MAX. */
 static int put_str(uint8_t *buf, uint32_t *pos, const char *s, size_t n)
 {
-	if ((uint64_t)*pos + 4 + n > FLT_BLOCK_MAX)
+	if (n > FLT_STR_MAX || (uint64_t)*pos + 4 + n > FLT_BLOCK_MAX)
 		return -1;
 	st32(buf + *pos, (uint32_t)n);
 	if (n)
@@ -579,10 +587,9 @@ static int put_str(uint8_t *buf, uint32_t *pos, const char *s, size_t n)
 }
 
 /* A section is a 4-byte tag and a u32 length; the body starts at *pos + 8. */
-static int head_section_end(uint8_t *buf, uint32_t start, uint32_t pos)
+static void head_section_end(uint8_t *buf, uint32_t start, uint32_t pos)
 {
 	st32(buf + start + 4, pos - start - 8);
-	return 0;
 }
 
 static int build_head(flt_writer *w, uint32_t *len)

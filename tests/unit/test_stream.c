@@ -818,6 +818,19 @@ START_TEST(header_helpers)
 	char *argv[] = { "fl-x", "", "a b", NULL };
 	flt_header_add_invocation(&h, 3, argv);
 	ck_assert_ptr_nonnull(strstr(h.invocations[0], " '' 'a b'"));
+	/* A huge command line is shortened, and the header stays writable. */
+	char **many = calloc(20001, sizeof *many);
+	many[0] = "fl-many";
+	for (int i = 1; i < 20001; i++)
+		many[i] = "export-2022-09-14.zip";
+	flt_header_add_invocation(&h, 20001, many);
+	free(many);
+	ck_assert_uint_le(strlen(h.invocations[1]), FLT_STR_MAX);
+	ck_assert_ptr_nonnull(strstr(h.invocations[1], "bytes elided)"));
+	FILE *fp = fopen("/dev/null", "w");
+	flt_writer *w = flt_writer_new(fp, "o", &h);
+	ck_assert_int_eq(flt_writer_close(w), 0);
+	fclose(fp);
 	flt_header_init(&c);
 	flt_header_copy(&c, &h);
 	ck_assert_uint_eq(c.ncols, FLT_MAX_COLS);
