@@ -668,10 +668,12 @@ static void conn_emit(const conn_t *c)
 			last = 1, tt = end;
 		double f = (double)(tt - prev) / (double)(c->dur > 0 ? c->dur : 1);
 		double n1 = c->pk_sd * f * (0.6 + 0.8 * u01()), n2 = c->pk_ds * f * (0.6 + 0.8 * u01());
-		e.pk[0] = (uint32_t)n1 + 1;
-		e.pk[1] = (uint32_t)n2 + 1;
-		e.by[0] = (uint32_t)((double)e.pk[0] * c->sz_sd * (0.9 + 0.2 * u01())) + (c->proto == 6 ? 40 : 28);
-		e.by[1] = (uint32_t)((double)e.pk[1] * c->sz_ds * (0.9 + 0.2 * u01())) + (c->proto == 6 ? 40 : 28);
+		e.pk[0] = (uint32_t)(n1 < 1e8 ? n1 : 1e8) + 1; /* 32-bit deltas even at absurd rates */
+		e.pk[1] = (uint32_t)(n2 < 1e8 ? n2 : 1e8) + 1;
+		double b1 = (double)e.pk[0] * c->sz_sd * (0.9 + 0.2 * u01());
+		double b2 = (double)e.pk[1] * c->sz_ds * (0.9 + 0.2 * u01());
+		e.by[0] = (uint32_t)(b1 < 4e9 ? b1 : 4e9) + (c->proto == 6 ? 40 : 28);
+		e.by[1] = (uint32_t)(b2 < 4e9 ? b2 : 4e9) + (c->proto == 6 ? 40 : 28);
 		e.state = last ? S_E : S_C;
 		LOG_BOTH(tt);
 		prev = tt;
@@ -1202,7 +1204,7 @@ static void truth_write(void)
 			edges[k++] = edges[i];
 	qsort(edges, k, sizeof *edges, edge_cmp);
 	fl_output o;
-	fl_output_open(&o, P.truth, 1, 0);
+	fl_output_open(&o, P.truth, P.force, 0);
 	fputs("src,dst,dport,proto,flows,packets,bytes,packets_sd,bytes_sd,packets_ds,bytes_ds,denied,"
 	      "first_seen,last_seen,observers\n", o.fp);
 	for (size_t i = 0; i < k; i++) {
@@ -1501,13 +1503,13 @@ static const fl_option options[] = {
 	{ "subs", O_SUBS, "N", "subscriptions, 1 to 64 (default 2)" },
 	{ "rate", O_RATE, "X", "application flows per VM per minute (default 1)" },
 	{ "size", O_SIZE, "BYTES", "scale the rate to about BYTES in total (suffix K, M, G)" },
-	{ "single", O_SINGLE, "FILE", "write one PT1H.json of about --size bytes for one NIC" },
+	{ "single", O_SINGLE, "FILE", "write one PT1H.json (one NIC, one hour) of about --size bytes (default 1G)" },
 	{ "truth", O_TRUTH, "FILE", "write the ground truth per edge as CSV" },
 	{ "nsg-share", O_NSG, "P", "fraction of NICs logged as NSG flow logs v2 (default 0)" },
 	{ "long-paths", O_LONG, NULL, "use the long /SUBSCRIPTIONS/.../FLOWLOGS/NAME blob path form" },
 	{ "encryption-mix", O_ENC, NULL, "VNet encryption: X, NX_LOCAL_DST, ... and an undocumented value" },
 	{ "ipv6", O_IPV6, NULL, "dual-stack VNets with IPv6 tuples" },
-	{ "force", 'f', NULL, "write into a non-empty directory / over an existing file" },
+	{ "force", 'f', NULL, "write into a non-empty directory (same-named blobs are replaced, others stay) or over an existing file" },
 	{ NULL, 0, NULL, NULL }
 };
 
@@ -1666,6 +1668,8 @@ int main(int argc, char **argv)
 		fl_warn("--vms %d is too few for %d subscriptions (3 hub VMs + one per subscription)", P.vms, P.subs);
 		return FL_EXIT_USAGE;
 	}
+	if (P.truth && !P.force && access(P.truth, F_OK) == 0)
+		fl_die(FL_EXIT_USAGE, "'%s' exists (use --force to overwrite)", P.truth);
 	if (P.single) {
 		if (!P.size)
 			P.size = 1 << 30;

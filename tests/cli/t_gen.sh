@@ -93,6 +93,18 @@ assert_eq "$row,0" "$sums" "packets,bytes of $edge from the JSON vs the truth"
 run "grep '^$edge,' '$TMP/gen-v.csv' | cut -d, -f15"
 assert_eq 2 "$out" "both ends observed the edge"
 
+t "--ipv6 and --encryption-mix: compressed IPv6 tuples, the documented values and one more"
+"$GEN" --out "$TMP/gen-6" --seed 9 --vms 10 --hours 1 --ipv6 --encryption-mix --truth "$TMP/gen-6.csv" 2>/dev/null
+gen_tuples "$TMP/gen-6" | cut -d' ' -f2 > "$TMP/gen-6.tuples"
+run "cut -d, -f2 '$TMP/gen-6.tuples' | grep -c '::'"
+assert_match '^[1-9]' "$out" "IPv6 addresses in compressed spelling"
+run "cut -d, -f2,3 '$TMP/gen-6.tuples' | tr , '\\n' | grep ':' | grep -Ec '(^|:)0[0-9a-f]|:0:0:|[A-F]'"
+assert_eq 0 "$out" "no leading zeros, no uncompressed zero runs, lower case"
+run "cut -d, -f9 '$TMP/gen-6.tuples' | sort -u | tr '\\n' ' '"
+assert_match '^NX NX_[A-Z_]+ .*X $' "$out" "encryption values"
+run "grep -c ':' '$TMP/gen-6.csv'"
+assert_match '^[1-9]' "$out" "IPv6 edges in the truth"
+
 t "--single writes one blob of about --size bytes"
 run "'$GEN' --single '$TMP/one.json' --size 2M"
 assert_eq 0 "$rc" "exit"
