@@ -1586,7 +1586,7 @@ static int dir_nonempty(const char *path)
 /* Bytes for a rate, by a dry run over a few slices, extrapolated. */
 static double calibrate(int64_t target)
 {
-	int full = P.single ? 60 : P.hours, few = P.single ? 10 : (P.hours < 3 ? P.hours : 3);
+	int full = P.single ? 60 : P.hours, few = P.single ? 10 : (P.hours < 2 ? P.hours : 2);
 	/* bytes per slice, leaving out the first one when there are others: it
 	 * only holds the records of its last seconds' tuples */
 #define PER_SLICE() (few > 1 ? (double)(W.bytes - first_slice_bytes) / (few - 1) : (double)W.bytes)
@@ -1601,12 +1601,10 @@ static double calibrate(int64_t target)
 	if (r < 0.01)
 		r = 0.01;
 	/* pools grow with the rate up to 4: refine near the answer */
-	for (int i = 0; i < 2; i++) {
-		run(r, 1, few);
-		double br = PER_SLICE() * full;
-		if (br > 0)
-			r *= (double)target / br > 0.5 ? (double)target / br : 0.5;
-	}
+	run(r, 1, few);
+	double br = PER_SLICE() * full;
+	if (br > 0)
+		r *= (double)target / br > 0.5 ? (double)target / br : 0.5;
 #undef PER_SLICE
 	return r;
 }
