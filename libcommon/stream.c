@@ -759,15 +759,8 @@ static int grow_data(flt_writer *w)
 	return w->failed ? -1 : 0;
 }
 
-int flt_writer_put(flt_writer *w, const flt_rec *rec)
+static inline int put_checked(flt_writer *w, const flt_rec *rec)
 {
-	if (w->failed)
-		return -1;
-	if (!rec_ids_ok(w, rec)) {
-		wfail(w, "record %llu has a dictionary or source id this writer never issued, "
-		      "or an invalid encryption value", (unsigned long long)w->nrec + 1);
-		return -1;
-	}
 	if (__builtin_expect(w->dlen + w->recsize > w->dcap, 0) && grow_data(w) < 0)
 		return -1;
 	rec_encode(w->data + w->dlen, rec, w->h.ncols);
@@ -775,6 +768,22 @@ int flt_writer_put(flt_writer *w, const flt_rec *rec)
 	w->dcount++;
 	w->nrec++;
 	return 0;
+}
+
+static int bad_put(flt_writer *w)
+{
+	wfail(w, "record %llu has a dictionary or source id this writer never issued, "
+	      "or an invalid encryption value", (unsigned long long)w->nrec + 1);
+	return -1;
+}
+
+int flt_writer_put(flt_writer *w, const flt_rec *rec)
+{
+	if (w->failed)
+		return -1;
+	if (!rec_ids_ok(w, rec))
+		return bad_put(w);
+	return put_checked(w, rec);
 }
 
 static void write_end(flt_writer *w)
@@ -1586,7 +1595,12 @@ int flt_writer_copy(flt_writer *w, flt_reader *r, const flt_rec *rec)
 		uint32_t v = c < 0 ? 0 : rec->col[c];
 		o.col[j] = r->colstr[j] ? map_str(w, r, v) : v;
 	}
-	return flt_writer_put(w, &o);
+	/* Mapped ids were issued by w itself, so only enc needs checking. */
+	if (w->failed)
+		return -1;
+	if (o.enc >= FLT_ENC_COUNT)
+		return bad_put(w);
+	return put_checked(w, &o);
 }
 
 /* ---- testing aid ----------------------------------------------------- */
