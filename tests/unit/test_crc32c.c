@@ -67,6 +67,34 @@ START_TEST(paths_agree)
 }
 END_TEST
 
+/* Long buffers take the interleaved hardware path; lengths straddle its
+ * stretch sizes (3 x 256 and 3 x 8192 bytes). */
+START_TEST(long_buffers_agree)
+{
+	enum { N = 200000 };
+	unsigned char *buf = malloc(N);
+	uint32_t x = 777;
+	for (int i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (unsigned char)(x >> 16);
+	}
+	const size_t lens[] = { 767, 768, 769, 775, 776, 1536, 24575, 24576, 24577, 24583,
+	                        49152 + 768 + 9, 100000, N };
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+		for (size_t off = 0; off < 3; off++) {
+			size_t n = lens[i] - off;
+			uint32_t a = fl_crc32c_sw(0, buf + off, n);
+			ck_assert_uint_eq(fl_crc32c(0, buf + off, n), a);
+			if (fl_crc32c_hw_available())
+				ck_assert_uint_eq(fl_crc32c_hw(0, buf + off, n), a);
+		}
+	uint32_t whole = fl_crc32c_sw(0, buf, N);
+	for (size_t cut = 0; cut <= N; cut += 9973)
+		ck_assert_uint_eq(fl_crc32c(fl_crc32c(0, buf, cut), buf + cut, N - cut), whole);
+	free(buf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("crc32c");
@@ -75,6 +103,7 @@ int main(void)
 	tcase_add_test(tc, hw_vectors);
 	tcase_add_test(tc, dispatch_vectors);
 	tcase_add_test(tc, paths_agree);
+	tcase_add_test(tc, long_buffers_agree);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
