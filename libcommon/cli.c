@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,36 @@ int fl_getopt(int argc, char **argv, const fl_option *opts, const char *usage,
 
 /* ---- output ---------------------------------------------------------- */
 
+/* The temporary of an output not yet committed is removed on every exit
+ * path: fl_die (atexit) and SIGINT/SIGTERM/SIGHUP/SIGPIPE (handler). */
+static char *pending_tmp;
+
+static void remove_pending(void)
+{
+	if (pending_tmp)
+		unlink(pending_tmp);
+}
+
+static void remove_pending_signal(int sig)
+{
+	remove_pending();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void track_pending(char *tmp)
+{
+	static int installed;
+	pending_tmp = tmp;
+	if (tmp && !installed) {
+		installed = 1;
+		atexit(remove_pending);
+		const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			signal(sigs[i], remove_pending_signal);
+	}
+}
+
 void fl_output_open(fl_output *o, const char *path, int force, int binary)
 {
 	memset(o, 0, sizeof *o);
@@ -181,6 +212,7 @@ void fl_output_open(fl_output *o, const char *path, int force, int binary)
 	if (fd < 0)
 		fl_die(FL_EXIT_FATAL, "cannot create '%s': %s", o->tmp, strerror(errno));
 	fchmod(fd, 0644);
+	track_pending(o->tmp);
 	o->fp = fdopen(fd, "w");
 	if (!o->fp)
 		fl_die(FL_EXIT_FATAL, "cannot open '%s': %s", o->tmp, strerror(errno));
@@ -208,6 +240,8 @@ void fl_output_commit(fl_output *o)
 			fl_die(FL_EXIT_FATAL, "cannot rename to '%s': %s", o->path, strerror(e));
 		}
 	}
+	if (o->tmp)
+		track_pending(NULL);
 	free(o->tmp);
 	free(o->path);
 	o->tmp = o->path = NULL;
@@ -218,8 +252,10 @@ void fl_output_abort(fl_output *o)
 	if (o->fp && o->fp != stdout)
 		fclose(o->fp);
 	o->fp = NULL;
-	if (o->tmp)
+	if (o->tmp) {
 		unlink(o->tmp);
+		track_pending(NULL);
+	}
 	free(o->tmp);
 	free(o->path);
 	o->tmp = o->path = NULL;

@@ -393,7 +393,7 @@ int main(int argc, char **argv)
 	}
 	if (flt_writer_close(x.w) != 0) {
 		fl_output_abort(&o);
-		fl_die(FL_EXIT_FATAL, "%s", "write error on the output stream");
+		fl_die(FL_EXIT_FATAL, "%s", flt_writer_error(x.w));
 	}
 	fl_output_commit(&o);
 

@@ -144,3 +144,16 @@ assert_eq 2 "$rc" "unknown option"
 run "fl-extract '$TMP/does-not-exist' > /dev/null"
 assert_eq 1 "$rc" "missing input is damage, not fatal"
 assert_match "does-not-exist: No such file or directory" "$err" "named"
+
+t "an interrupted run leaves no temporary file behind"
+mkdir -p "$TMP/intr"
+mkfifo "$TMP/intr/fifo"
+fl-extract -o "$TMP/intr/out.flt" "$TMP/intr/fifo" 2>/dev/null &
+pid=$!
+exec 9>"$TMP/intr/fifo"   # opening the FIFO waits until fl-extract has opened it
+printf '{"records":[' >&9
+i=0; while [ $i -lt 50 ] && [ -z "$(ls "$TMP/intr" | grep tmp)" ]; do sleep 0.1; i=$((i + 1)); done
+assert_match 'out\.flt\.tmp' "$(ls "$TMP/intr")" "a temporary exists while running"
+kill -TERM $pid; wait $pid 2>/dev/null
+exec 9>&-
+assert_eq "fifo" "$(ls "$TMP/intr")" "gone after SIGTERM"
