@@ -160,7 +160,7 @@ static inline const char *fast_uint(const char *p, const char *e, int maxdig, ui
 {
 	uint64_t v = 0;
 	const char *q = p;
-	if (maxdig >= 16 && e - p >= 8) {
+	if (maxdig == 19 && e - p >= 8) { /* timestamps: 10 or 13 digits */
 		int64_t d = digits8(p);
 		if (d >= 0) {
 			v = (uint64_t)d;
@@ -171,7 +171,7 @@ static inline const char *fast_uint(const char *p, const char *e, int maxdig, ui
 		v = v * 10 + (uint64_t)(*p - '0');
 		p++;
 	}
-	if (p == q || p - q > maxdig || v > max)
+	if (p == q || p - q > (maxdig == 19 ? 18 : maxdig) || v > max)
 		return NULL;
 	*out = v;
 	return p;
@@ -218,10 +218,14 @@ static inline const char *fast_counter(const char *p, const char *e, uint64_t *v
 		(*empty)++;
 		return p;
 	}
+	if (*p == '0' && (p + 1 == e || p[1] == ',')) { /* B and D tuples: 0,0,0,0 */
+		*v = 0;
+		return p + 1;
+	}
 	return fast_uint(p, e, 18, UINT64_MAX / 100, v);
 }
 
-static int fast_counters(const char *p, const char *e, flt_rec *r)
+static inline int fast_counters(const char *p, const char *e, flt_rec *r)
 {
 	int empty = 0;
 	if (!(p = fast_counter(p, e, &r->pkts_sd, &empty)))
@@ -245,7 +249,7 @@ static int fast_tuple(const char *p, size_t n, int kind, flt_rec *r, const char 
 {
 	const char *e = p + n;
 	uint64_t ts, sp, dp, pr;
-	if (!(p = fast_uint(p, e, 18, 999999999999999ULL, &ts)))
+	if (!(p = fast_uint(p, e, 19, 999999999999999ULL, &ts)))
 		return -1;
 	COMMA(p);
 	if (!(p = fast_v4(p, e, r->src)))

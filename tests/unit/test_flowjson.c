@@ -5,8 +5,10 @@
  * in place from $SAMPLES, and a differential test against the jansson
  * reference reader on the samples and on generated blobs.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1481,6 +1483,193 @@ START_TEST(differential_generated)
 }
 END_TEST
 
+/* ---- the tuple parser against an independent one ------------------------ */
+
+/* Deliberately different code: split, strtoull, inet_pton. */
+static int ref_num(const char *f, size_t maxlen, unsigned long long max, unsigned long long *v)
+{
+	size_t n = strlen(f);
+	if (n == 0 || n > maxlen || strspn(f, "0123456789") != n)
+		return -1;
+	errno = 0;
+	*v = strtoull(f, NULL, 10);
+	return errno || *v > max ? -1 : 0;
+}
+
+static int ref_addr(const char *f, uint8_t out[16])
+{
+	char b[80];
+	size_t n = strlen(f);
+	if (n >= sizeof b)
+		return -1;
+	if (inet_pton(AF_INET, f, out + 12) == 1) {
+		memcpy(out, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
+		return 0;
+	}
+	if (n >= 2 && f[0] == '[' && f[n - 1] == ']') {
+		memcpy(b, f + 1, n - 2);
+		b[n - 2] = 0;
+	} else {
+		strcpy(b, f);
+	}
+	return inet_pton(AF_INET6, b, out) == 1 ? 0 : -1;
+}
+
+static int ref_letter(const char *f)
+{
+	return strlen(f) == 1 && ((f[0] >= 'A' && f[0] <= 'Z') || (f[0] >= 'a' && f[0] <= 'z')) ? f[0] : -1;
+}
+
+static int ref_counters(char **f, flt_rec *r)
+{
+	unsigned long long v[4];
+	int empty = 0;
+	for (int k = 0; k < 4; k++)
+		empty += f[k][0] == 0;
+	if (empty == 4) {
+		r->flags = 0;
+		r->pkts_sd = r->bytes_sd = r->pkts_ds = r->bytes_ds = 0;
+		return 0;
+	}
+	for (int k = 0; k < 4; k++)
+		if (ref_num(f[k], 20, UINT64_MAX, &v[k]))
+			return -1;
+	r->pkts_sd = v[0];
+	r->bytes_sd = v[1];
+	r->pkts_ds = v[2];
+	r->bytes_ds = v[3];
+	r->flags = FLT_F_COUNTERS;
+	return 0;
+}
+
+static int ref_tuple(const char *in, int kind, flt_rec *r)
+{
+	static const char *const enc[] = {"X", "NX", "NX_HW_NOT_SUPPORTED", "NX_SW_NOT_READY",
+		"NX_NOT_ACCEPTED", "NX_NOT_SUPPORTED", "NX_LOCAL_DST", "NX_FALLBACK"};
+	char buf[600], *f[32];
+	int nf = 0;
+	unsigned long long ts, sp, dp, pr;
+	if (strlen(in) >= sizeof buf)
+		return -1;
+	strcpy(buf, in);
+	for (char *p = buf;; p++) {
+		if (nf == 32)
+			return -1;
+		f[nf++] = p;
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		*p = 0;
+	}
+	if (kind == FJ_KIND_NSG_AUTO)
+		kind = nf == 8 ? FLT_KIND_NSG1 : FLT_KIND_NSG2;
+	if (nf != (kind == FLT_KIND_NSG1 ? 8 : 13))
+		return -1;
+	if (ref_num(f[0], 20, (unsigned long long)INT64_MAX / 1000 * 1000, &ts) ||
+	    ref_addr(f[1], r->src) || ref_addr(f[2], r->dst) || ref_num(f[3], 5, 65535, &sp) ||
+	    ref_num(f[4], 5, 65535, &dp) || ref_letter(f[6]) < 0)
+		return -1;
+	if (!strcmp(f[5], "T"))
+		pr = 6;
+	else if (!strcmp(f[5], "U"))
+		pr = 17;
+	else if (ref_num(f[5], 5, 255, &pr))
+		return -1;
+	r->time_ms = ts >= 100000000000ULL ? (int64_t)ts : (int64_t)ts * 1000;
+	r->sport = (uint16_t)sp;
+	r->dport = (uint16_t)dp;
+	r->proto = (uint8_t)pr;
+	r->dir = (uint8_t)f[6][0];
+	r->kind = (uint8_t)kind;
+	r->enc = FLT_ENC_NONE;
+	if (kind == FLT_KIND_VNET) {
+		if (ref_letter(f[7]) < 0 || !f[8][0])
+			return -1;
+		r->state = (uint8_t)f[7][0];
+		r->action = r->state == 'D' ? 'D' : 'A';
+		r->enc = FLT_ENC_OTHER;
+		for (int k = 0; k < 8; k++)
+			if (!strcmp(f[8], enc[k]))
+				r->enc = (uint8_t)(FLT_ENC_X + k);
+		return ref_counters(f + 9, r);
+	}
+	if (ref_letter(f[7]) < 0)
+		return -1;
+	r->action = (uint8_t)f[7][0];
+	if (kind == FLT_KIND_NSG1) {
+		r->state = 0;
+		r->flags = 0;
+		r->pkts_sd = r->bytes_sd = r->pkts_ds = r->bytes_ds = 0;
+		return 0;
+	}
+	if (ref_letter(f[8]) < 0)
+		return -1;
+	r->state = (uint8_t)f[8][0];
+	return ref_counters(f + 9, r);
+}
+
+START_TEST(tuple_parser_matches_independent_reference)
+{
+	static const char *const tmpl[] = {
+		"1663146003599,10.0.0.6,192.0.2.180,23956,443,6,O,B,NX,0,0,0,0",
+		"1663146003606,10.0.0.6,192.0.2.180,23956,443,6,O,E,NX,3,767,2,1580",
+		"1708978215,203.0.113.105,10.0.0.5,35370,23,6,I,B,NX,,,,",
+		"1487282421,42.119.146.95,10.1.0.4,51529,5358,T,I,D,B,,,,",
+		"1487282370,10.1.0.4,40.83.2.2,49675,443,U,O,A,E,22,8932,29,12891",
+		"1487282492,175.182.69.29,10.1.0.4,28918,5358,T,I,D",
+		"1,2001:db8::1,[::ffff:1.2.3.4],1,2,17,I,C,NX_LOCAL_DST,1,2,3,4",
+		"99999999999,::,fe80::1:2,65535,0,255,O,D,X,18446744073709551615,0,0,0",
+	};
+	static const char alphabet[] = ",.:0123456789TUABCDEIOXNx[]f -_";
+	rng_state = 12345;
+	for (int it = 0; it < 200000; it++) {
+		char t[600];
+		strcpy(t, tmpl[rn(8)]);
+		for (unsigned m = rn(4); m > 0; m--) {
+			size_t n = strlen(t), at = rn((unsigned)n + 1);
+			switch (rn(4)) {
+			case 0: /* replace */
+				if (at < n)
+					t[at] = alphabet[rn(sizeof alphabet - 1)];
+				break;
+			case 1: /* delete */
+				if (at < n)
+					memmove(t + at, t + at + 1, n - at);
+				break;
+			case 2: /* insert */
+				if (n + 2 < sizeof t) {
+					memmove(t + at + 1, t + at, n - at + 1);
+					t[at] = alphabet[rn(sizeof alphabet - 1)];
+				}
+				break;
+			default: /* digits grow */
+				if (n + 8 < sizeof t) {
+					memmove(t + at + 6, t + at, n - at + 1);
+					memcpy(t + at, "999999", 6);
+				}
+			}
+		}
+		for (int kind = 1; kind <= 4; kind++) {
+			flt_rec a, b;
+			memset(&a, 0, sizeof a);
+			memset(&b, 0, sizeof b);
+			int ra = fj_parse_tuple(t, strlen(t), kind, &a, NULL);
+			int rb = ref_tuple(t, kind, &b);
+			ck_assert_msg(ra == rb, "'%s' kind %d: scanner %d reference %d", t, kind, ra, rb);
+			if (ra)
+				continue;
+			ck_assert_msg(a.time_ms == b.time_ms && !memcmp(a.src, b.src, 16) &&
+			              !memcmp(a.dst, b.dst, 16) && a.sport == b.sport && a.dport == b.dport &&
+			              a.proto == b.proto && a.dir == b.dir && a.state == b.state &&
+			              a.action == b.action && a.enc == b.enc && a.kind == b.kind &&
+			              a.flags == b.flags && a.pkts_sd == b.pkts_sd && a.bytes_sd == b.bytes_sd &&
+			              a.pkts_ds == b.pkts_ds && a.bytes_ds == b.bytes_ds,
+			              "'%s' kind %d: fields differ", t, kind);
+		}
+	}
+}
+END_TEST
+
 /* ---- fuzz regressions ------------------------------------------------------ */
 
 START_TEST(fuzz_regressions)
@@ -1543,6 +1732,7 @@ int main(void)
 	tcase_add_test(tc, sample_s9_bom_three_records);
 	tcase_add_test(tc, differential_samples);
 	tcase_add_test(tc, differential_generated);
+	tcase_add_test(tc, tuple_parser_matches_independent_reference);
 	tcase_add_test(tc, fuzz_regressions);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
