@@ -30,7 +30,7 @@ static const fl_option options[] = {
 	{ "output", 'o', "FILE", "write the stream to FILE (default: standard output)" },
 	{ "force", 'f', NULL, "overwrite FILE if it exists" },
 	{ "last", 'l', "DURATION", "length of the window (default 7d; e.g. 36h, 1d12h)" },
-	{ "now", 'n', "TIME", "end the window at TIME, inclusive, instead of at the newest tuple" },
+	{ "now", 'n', "TIME", "end the window at TIME, included (default: the newest tuple)" },
 	{ "since", 256, "TIME", "keep tuples at or after TIME (RFC 3339 or epoch s/ms)" },
 	{ "until", 257, "TIME", "keep tuples before TIME (exclusive)" },
 	{ "stats", 's', NULL, "print the window and the kept/dropped counts on standard error" },
