@@ -21,11 +21,13 @@
  *
  * The truth (--truth) is accumulated from the model while tuples are
  * written, never by reading the JSON back.  Per edge (initiator, responder,
- * dport, proto): flows = allowed connections with a written tuple at their
- * primary observer (the initiator's NIC when monitored, else the
- * responder's); packets/bytes = C and E deltas written by the primary
- * observer (once per connection); denied = written D tuples (only the
- * denying side logs them); first/last_seen = min/max logged tuple time
+ * dport, proto), following fl-graph's documented rule: per 5-tuple and per
+ * end (the initiator's NIC, the responder's NIC; NICs sharing an address in
+ * overlapping address spaces add up), the connections with an allowed tuple
+ * written and the C and E deltas written; flows and each counter are the
+ * larger of the two ends' figures (one end's log may be cut by the export's
+ * edges); denied = written D tuples (only the denying side logs them);
+ * first/last_seen = min/max logged tuple time
  * (NSG observers log whole seconds); observers = distinct NICs with a
  * written tuple of the edge.
  */
@@ -1102,8 +1104,16 @@ typedef struct {
 } edge_t;
 static edge_t *edges;
 static size_t nedges, capedges;
-static uint8_t *counted; /* one bit per connection: already counted in flows */
-static size_t capcounted;
+/* Per connection, what each end (0: the initiator's NIC, 1: the
+ * responder's) wrote of it; folded per 5-tuple in truth_write. */
+typedef struct {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint8_t proto, seen; /* bit per end: an allowed tuple written */
+	uint64_t v[2][4];    /* C/E deltas written: pk_sd, by_sd, pk_ds, by_ds */
+} conn_truth_t;
+static conn_truth_t *conns;
+static size_t capconns;
 
 static size_t edge_hash(uint32_t s, uint32_t d, uint16_t p, uint8_t pr)
 {
@@ -1163,23 +1173,63 @@ static void truth_add(const ev_t *x, int vm, int64_t logged_t)
 		e->denied++;
 		return;
 	}
-	if (!x->primary)
-		return;
-	if (x->conn / 8 >= capcounted) {
-		size_t nc = capcounted ? capcounted : 4096;
-		while (x->conn / 8 >= nc)
+	if (x->conn >= capconns) {
+		size_t nc = capconns ? capconns : 4096;
+		while (x->conn >= nc)
 			nc *= 2;
-		counted = fl_xrealloc(counted, nc);
-		memset(counted + capcounted, 0, nc - capcounted);
-		capcounted = nc;
+		conns = fl_xrealloc(conns, nc * sizeof *conns);
+		memset(conns + capconns, 0, (nc - capconns) * sizeof *conns);
+		capconns = nc;
 	}
-	if (!(counted[x->conn / 8] & (1u << (x->conn % 8)))) {
-		counted[x->conn / 8] |= (uint8_t)(1u << (x->conn % 8));
-		e->flows++;
-	}
+	conn_truth_t *c = &conns[x->conn];
+	int end = x->dir == 'O' ? 0 : 1;
+	c->src = x->src, c->dst = x->dst, c->sport = x->sport, c->dport = x->dport, c->proto = x->proto;
+	c->seen |= (uint8_t)(1u << end);
 	if (x->state != S_B) {
-		e->pk_sd += x->pk[0], e->by_sd += x->by[0];
-		e->pk_ds += x->pk[1], e->by_ds += x->by[1];
+		c->v[end][0] += x->pk[0], c->v[end][1] += x->by[0];
+		c->v[end][2] += x->pk[1], c->v[end][3] += x->by[1];
+	}
+}
+
+static int conn_cmp(const void *pa, const void *pb)
+{
+	const conn_truth_t *a = pa, *b = pb;
+	if (a->src != b->src)
+		return a->src < b->src ? -1 : 1;
+	if (a->dst != b->dst)
+		return a->dst < b->dst ? -1 : 1;
+	if (a->dport != b->dport)
+		return a->dport < b->dport ? -1 : 1;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	return (a->sport > b->sport) - (a->sport < b->sport);
+}
+
+/* The documented counting rule (man fl-graph): both ends log the same
+ * connections of a 5-tuple, either end's log may be cut by the export's
+ * start or end, so each figure is the larger of the two ends' views. */
+static void truth_fold(void)
+{
+	qsort(conns, capconns, sizeof *conns, conn_cmp);
+	for (size_t i = 0; i < capconns;) {
+		size_t j = i;
+		uint64_t n[2] = { 0, 0 }, v[2][4] = { { 0 } };
+		for (; j < capconns && conn_cmp(&conns[i], &conns[j]) == 0; j++)
+			for (int end = 0; end < 2; end++)
+				if (conns[j].seen & (1u << end)) {
+					n[end]++;
+					for (int k = 0; k < 4; k++)
+						v[end][k] += conns[j].v[end][k];
+				}
+		if (conns[i].seen) {
+			edge_t *e = edge_get(conns[i].src, conns[i].dst, conns[i].dport, conns[i].proto);
+			uint64_t m[4];
+			for (int k = 0; k < 4; k++)
+				m[k] = v[0][k] > v[1][k] ? v[0][k] : v[1][k];
+			e->flows += n[0] > n[1] ? n[0] : n[1];
+			e->pk_sd += m[0], e->by_sd += m[1], e->pk_ds += m[2], e->by_ds += m[3];
+		}
+		i = j;
 	}
 }
 
@@ -1198,6 +1248,7 @@ static int edge_cmp(const void *pa, const void *pb)
 
 static void truth_write(void)
 {
+	truth_fold();
 	size_t k = 0;
 	for (size_t i = 0; i < capedges; i++)
 		if (edges[i].used)
@@ -1481,9 +1532,9 @@ static void run(double rate, int dry, int max_slices)
 	npools = cappools = 0;
 	if (!dry && P.truth)
 		truth_write();
-	free(counted);
-	counted = NULL;
-	capcounted = 0;
+	free(conns);
+	conns = NULL;
+	capconns = 0;
 	if (!dry)
 		return;
 	free_estate();
