@@ -702,6 +702,7 @@ static int unescape(fj_scanner *s, const char *raw, size_t n, span *out)
 	return 0;
 }
 
+#if !defined(__SSE2__)
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
@@ -711,6 +712,7 @@ static inline uint64_t has_byte(uint64_t v, unsigned char c)
 	uint64_t x = v ^ (ONES * c);
 	return (x - ONES) & ~x & HIGHS;
 }
+#endif
 
 /* First byte in [p, e) equal to a, b or c (c may repeat a); e if none.
  * String contents are most of the input, so this is the inner loop. */
@@ -1358,7 +1360,9 @@ static int step(fj_scanner *s, unsigned char c, uint64_t abs)
 		case H_COLON: s->head = c == ':' ? H_VAL : H_DONE; break;
 		case H_VAL:
 			s->head = H_DONE;
-			if (c == '[' && s->hlen == 7 && !memcmp(s->hkey, "records", 7))
+			/* Past the nesting limit a wrapper is just an object (foreign). */
+			if (c == '[' && s->hlen == 7 && !memcmp(s->hkey, "records", 7) &&
+			    s->nstk + 2 <= STK_MAX)
 				return EV_WRAP;
 			break;
 		default: s->head = H_DONE; break;
@@ -1636,14 +1640,9 @@ void fj_feed(fj_scanner *s, const char *buf, size_t n)
 		} else if (ev == EV_WRAP) {
 			s->cap = 0;
 			s->carry_len = 0;
-			uint8_t *est = cur_est(s);
-			if (s->nstk + 2 <= STK_MAX) {
-				*est = 1;
-				push(s, 'w');
-				push(s, 'a');
-			} else {
-				*est = 1; /* too deep: treat the rest as garbage-tolerant text */
-			}
+			*cur_est(s) = 1;
+			push(s, 'w');
+			push(s, 'a');
 		}
 	}
 	if (s->cap && !s->skip) {

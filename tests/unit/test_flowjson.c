@@ -630,6 +630,14 @@ START_TEST(foreign_objects)
 	ck_assert_str_eq(c.foreign[2], "no category");
 	coll_free(&c);
 	free(j);
+
+	/* other logs may nest {"time":"..."}: that is not a seam outside flow-log records */
+	j = J("{'time':'2024-01-01T00:00:00Z','category':'AuditEvent','properties':{'x':{'time':'2024'}}}");
+	scan_str(j, &c);
+	ck_assert_uint_eq(c.npr, 0);
+	ck_assert_uint_eq(c.nforeign, 1);
+	coll_free(&c);
+	free(j);
 }
 END_TEST
 
