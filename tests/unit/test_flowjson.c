@@ -870,6 +870,38 @@ START_TEST(damage_garbage_never_hangs)
 }
 END_TEST
 
+/* fj_finish ends a member: the next one starts at offset 0 and ordinal 1,
+ * damage does not leak across, stats keep adding up. */
+START_TEST(scanner_reuse_across_members)
+{
+	char *a = J("{'records':[" VNET(T1 "," T2));
+	char *b = J("{'records':[" VNET(T3) "]}");
+	coll c;
+	coll_init(&c, 1);
+	fj_callbacks cb = callbacks(&c);
+	fj_scanner *s = fj_new(&cb);
+	fj_feed(s, a, strlen(a));
+	fj_finish(s);
+	fj_feed(s, b, 5);
+	fj_feed(s, b + 5, strlen(b) - 5);
+	fj_finish(s);
+	ck_assert_uint_eq(c.ntup, 3);
+	ck_assert_uint_eq(c.tup[2].ordinal, 1);
+	ck_assert_uint_eq(c.rec[1].offset, 12);
+	ck_assert_uint_eq(c.npr, 1);
+	ck_assert_int_eq(c.pr[0].kind, FJ_PROB_TRUNCATED);
+	const fj_stats *st = fj_get_stats(s);
+	ck_assert_uint_eq(st->records, 2);
+	ck_assert_uint_eq(st->tuples, 3);
+	ck_assert_uint_eq(st->problems, 1);
+	fj_free(s);
+	fj_free(NULL);
+	coll_free(&c);
+	free(a);
+	free(b);
+}
+END_TEST
+
 /* ---- hashing and duplicates ---------------------------------------------- */
 
 START_TEST(hash_ignores_whitespace_and_drops_duplicates)
@@ -1729,6 +1761,7 @@ int main(void)
 	tcase_add_test(tc, damage_trailing_commas);
 	tcase_add_test(tc, damage_bad_tuples);
 	tcase_add_test(tc, damage_garbage_never_hangs);
+	tcase_add_test(tc, scanner_reuse_across_members);
 	tcase_add_test(tc, hash_ignores_whitespace_and_drops_duplicates);
 	tcase_add_test(tc, sample_s1_vnet_chshin9);
 	tcase_add_test(tc, sample_s2_cribl_envelope);
