@@ -86,33 +86,12 @@ static void collect_nodes(apps *a, const fg_edge *e, size_t n)
 	a->nnodes = u;
 }
 
-static void add_port(app_info *ai, uint16_t port, uint8_t proto)
-{
-	char one[24];
-	const char *pn = proto == 6 ? "tcp" : proto == 17 ? "udp" : NULL;
-	if (pn)
-		snprintf(one, sizeof one, "%u/%s", port, pn);
-	else
-		snprintf(one, sizeof one, "%u/%u", port, proto);
-	/* already listed? */
-	for (const char *p = ai->exposed; (p = strstr(p, one)); p++)
-		if ((p == ai->exposed || p[-1] == ' ') && (p[strlen(one)] == ' ' || !p[strlen(one)]))
-			return;
-	size_t len = strlen(ai->exposed);
-	if (len && strcmp(ai->exposed + len - 3, "...") == 0)
-		return;
-	if (len + strlen(one) + 5 >= sizeof ai->exposed) {
-		snprintf(ai->exposed + len, sizeof ai->exposed - len, "%s...", len ? " " : "");
-		return;
-	}
-	snprintf(ai->exposed + len, sizeof ai->exposed - len, "%s%s", len ? " " : "", one);
-}
-
 /* Distinct public peers per application, counted from sorted (app, peer) pairs. */
 typedef struct peer_pair {
 	size_t app;
-	fg_node peer;
 	int inbound;
+	uint32_t port;           /* dport << 8 | proto for allowed inbound; 0 otherwise */
+	fg_node peer;
 } peer_pair;
 
 static int peer_cmp(const void *pa, const void *pb)
@@ -122,12 +101,49 @@ static int peer_cmp(const void *pa, const void *pb)
 		return a->app < b->app ? -1 : 1;
 	if (a->inbound != b->inbound)
 		return a->inbound - b->inbound;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
 	return fg_node_cmp(cmp_graph, &a->peer, &b->peer);
+}
+
+typedef struct port_count {
+	uint32_t port;
+	size_t peers;
+} port_count;
+
+static int port_count_cmp(const void *pa, const void *pb)
+{
+	const port_count *a = pa, *b = pb;
+	if (a->peers != b->peers)
+		return a->peers < b->peers ? 1 : -1;
+	return a->port < b->port ? -1 : a->port > b->port;
+}
+
+/* "443/tcp:1200 3389/tcp:2": inbound ports by distinct public peers. */
+static void describe_ports(app_info *ai, port_count *pc, size_t n)
+{
+	size_t len = 0, shown = 0;
+	qsort(pc, n, sizeof *pc, port_count_cmp);
+	for (size_t i = 0; i < n; i++) {
+		char one[40];
+		uint16_t port = (uint16_t)(pc[i].port >> 8);
+		uint8_t proto = (uint8_t)pc[i].port;
+		const char *pn = proto == 6 ? "tcp" : proto == 17 ? "udp" : NULL;
+		int k = pn ? snprintf(one, sizeof one, "%u/%s:%zu", port, pn, pc[i].peers)
+		           : snprintf(one, sizeof one, "%u/%u:%zu", port, proto, pc[i].peers);
+		if (shown == 6 || len + (size_t)k + 16 >= sizeof ai->exposed) {
+			snprintf(ai->exposed + len, sizeof ai->exposed - len, " +%zu more", n - i);
+			return;
+		}
+		len += (size_t)snprintf(ai->exposed + len, sizeof ai->exposed - len, "%s%s",
+		                        len ? " " : "", one);
+		shown++;
+	}
 }
 
 static void stats(apps *a, const fg_edge *e, size_t n)
 {
-	peer_pair *pp = fl_xmalloc((n + 1) * sizeof *pp);
+	peer_pair *pp = fl_xmalloc((3 * n + 1) * sizeof *pp);
 	size_t np = 0;
 	for (size_t i = 0; i < n; i++) {
 		long s = fg_node_external(a->g, &e[i].src) ? -1 : node_index(a, &e[i].src);
@@ -145,23 +161,37 @@ static void stats(apps *a, const fg_edge *e, size_t n)
 		if (as != SIZE_MAX && as == ad)
 			a->list[as].internal_edges++;
 		if (s < 0 && ad != SIZE_MAX) {
-			pp[np++] = (peer_pair){ ad, e[i].src, 1 };
+			pp[np++] = (peer_pair){ ad, 1, 0, e[i].src };
 			if (e[i].val.flows)
-				add_port(&a->list[ad], e[i].dport, e[i].proto);
+				pp[np++] = (peer_pair){ ad, 2, (uint32_t)e[i].dport << 8 | e[i].proto, e[i].src };
 		}
 		if (d < 0 && as != SIZE_MAX)
-			pp[np++] = (peer_pair){ as, e[i].dst, 0 };
+			pp[np++] = (peer_pair){ as, 0, 0, e[i].dst };
 	}
 	cmp_graph = a->g;
 	qsort(pp, np, sizeof *pp, peer_cmp);
+	port_count *pc = fl_xmalloc((np + 1) * sizeof *pc);
+	size_t npc = 0;
 	for (size_t i = 0; i < np; i++) {
+		app_info *ai = &a->list[pp[i].app];
 		if (i && peer_cmp(&pp[i - 1], &pp[i]) == 0)
 			continue;
-		if (pp[i].inbound)
-			a->list[pp[i].app].public_peers_in++;
+		if (pp[i].inbound == 1)
+			ai->public_peers_in++;
+		else if (pp[i].inbound == 0)
+			ai->public_peers_out++;
+		else if (npc && pc[npc - 1].port == pp[i].port && pp[i - 1].app == pp[i].app &&
+		         pp[i - 1].inbound == 2)
+			pc[npc - 1].peers++;
 		else
-			a->list[pp[i].app].public_peers_out++;
+			pc[npc++] = (port_count){ pp[i].port, 1 };
+		/* the last port of this application: describe them */
+		if (pp[i].inbound == 2 && (i + 1 == np || pp[i + 1].app != pp[i].app)) {
+			describe_ports(ai, pc, npc);
+			npc = 0;
+		}
 	}
+	free(pc);
 	free(pp);
 }
 

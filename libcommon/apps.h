@@ -13,7 +13,10 @@
 #include "flowgraph.h"
 
 #define APPS_MAX_SHARED 64
-#define APPS_DEFAULT_SHARED "53,67,88,123,135,137,138,139,389,445,464,636,3268,3269,5985,5986"
+/* DNS, DHCP, Kerberos, NTP, RPC, NetBIOS, SNMP, LDAP, SMB, kpasswd, LDAPS,
+ * global catalog, WinRM, Prometheus node exporter, Zabbix agent/server. */
+#define APPS_DEFAULT_SHARED \
+	"53,67,88,123,135,137,138,139,161,389,445,464,636,3268,3269,5985,5986,9100,10050,10051"
 #define APPS_DEFAULT_HUB_FAN_IN 10
 
 typedef struct apps_opts {
@@ -31,7 +34,7 @@ typedef struct app_info {
 	size_t public_peers_in; /* distinct public nodes reaching members */
 	size_t public_peers_out;/* distinct public nodes members reach */
 	uint64_t flows, bytes;  /* over every edge touching a member (internal edges once) */
-	char exposed[128];      /* inbound public ports: "443/tcp 3389/tcp" (truncated with "...") */
+	char exposed[160];      /* allowed inbound ports by distinct public peers: "443/tcp:1200 3389/tcp:2" */
 } app_info;
 
 typedef struct apps apps;

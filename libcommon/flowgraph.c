@@ -304,12 +304,30 @@ static uint32_t node_label_id(const fg_node *n)
 	return (uint32_t)n->v[0] << 24 | (uint32_t)n->v[1] << 16 | (uint32_t)n->v[2] << 8 | n->v[3];
 }
 
+/* Workloads have private (or shared, link-local, loopback) addresses; the
+ * rest (public, Azure platform, multicast, documentation) is the outside. */
+static int external_addr(const uint8_t addr[16])
+{
+	switch (ip_classify(addr)) {
+	case IP_CLASS_PRIVATE:
+	case IP_CLASS_SHARED:
+	case IP_CLASS_LOOPBACK:
+	case IP_CLASS_LINKLOCAL:
+	case IP_CLASS_UNSPECIFIED:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
 static void map_node(flowgraph *g, const uint8_t addr[16], fg_node *n)
 {
 	memset(n, 0, sizeof *n);
 	n->type = FG_ADDR;
 	memcpy(n->v, addr, 16);
-	if (ip_classify(addr) == IP_CLASS_PUBLIC) {
+	if (external_addr(addr)) {
+		if (ip_classify(addr) != IP_CLASS_PUBLIC)
+			return; /* platform, multicast: always themselves */
 		if (g->map.ext == FG_EXT_PREFIX) {
 			n->type = FG_PREFIX;
 			/* /24 for IPv4, /48 for IPv6 */
@@ -489,7 +507,7 @@ int fg_node_external(const flowgraph *g, const fg_node *n)
 		return 1;
 	if (n->type == FG_LABEL)
 		return 0;
-	return ip_classify(n->v) == IP_CLASS_PUBLIC;
+	return external_addr(n->v);
 }
 
 uint64_t fg_tuples(const flowgraph *g)

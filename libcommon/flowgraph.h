@@ -69,7 +69,8 @@ const strpool *fg_labels(const flowgraph *g);
 size_t fg_node_format(const flowgraph *g, const fg_node *n, char *buf, size_t cap);
 /* Orders nodes: addresses and prefixes by bytes, labels by text. */
 int fg_node_cmp(const flowgraph *g, const fg_node *a, const fg_node *b);
-/* 1 when the node stands for public (external) addresses. */
+/* 1 when the node stands for the outside: public, Azure platform,
+ * multicast or documentation addresses, or a label of such addresses. */
 int fg_node_external(const flowgraph *g, const fg_node *n);
 uint64_t fg_tuples(const flowgraph *g);
 const char *fg_error(const flowgraph *g);
