@@ -8,9 +8,9 @@
  *
  * The default window ends at the newest tuple of the input, so the input is
  * read twice: a regular file is simply read again; anything else (a pipe, a
- * FIFO) is first copied to a temporary file that is unlinked as soon as it
- * exists, so no exit path, signals included, can leave it behind.  Records
- * are never held in memory.
+ * FIFO) is copied, while the first pass reads it, to a temporary file that
+ * is unlinked as soon as it exists, so no exit path, signals included, can
+ * leave it behind.  Records are never held in memory.
  */
 #include "cli.h"
 #include "flt.h"
@@ -52,6 +52,7 @@ typedef struct input {
 	FILE *fp;
 	off_t start;      /* where the stream begins (stdin may be redirected mid-file) */
 	uint64_t spooled; /* bytes copied to a temporary file, 0 if read in place */
+	int src_fd, spool_fd;
 } input;
 
 typedef struct tally {
@@ -164,34 +165,50 @@ static int spool_create(void)
 	return fd;
 }
 
-static void spool(input *in)
+/* The first pass over a pipe reads through this: every chunk the reader
+ * takes is also appended to the spool, so the input is parsed while it is
+ * copied instead of being copied and then read once more. */
+static ssize_t tee_read(void *cookie, char *buf, size_t size)
 {
-	int src = fileno(in->fp), fd = spool_create();
-	size_t cap = 1u << 20;
-	char *buf = fl_xmalloc(cap);
-	for (;;) {
-		ssize_t got = read(src, buf, cap);
-		if (got < 0 && errno == EINTR)
+	input *in = cookie;
+	ssize_t got;
+	do
+		got = read(in->src_fd, buf, size);
+	while (got < 0 && errno == EINTR);
+	for (ssize_t done = 0; got > 0 && done < got;) {
+		ssize_t put = write(in->spool_fd, buf + done, (size_t)(got - done));
+		if (put < 0 && errno == EINTR)
 			continue;
-		if (got < 0)
-			fl_die(FL_EXIT_FATAL, "%s: read error: %s", in->name, strerror(errno));
-		if (got == 0)
-			break;
-		for (ssize_t done = 0; done < got;) {
-			ssize_t put = write(fd, buf + done, (size_t)(got - done));
-			if (put < 0 && errno == EINTR)
-				continue;
-			if (put < 0)
-				fl_die(FL_EXIT_FATAL, "cannot copy %s to a temporary file: %s "
-				       "(set TMPDIR to a roomier directory)", in->name, strerror(errno));
-			done += put;
-		}
-		in->spooled += (uint64_t)got;
+		if (put < 0)
+			fl_die(FL_EXIT_FATAL, "cannot copy %s to a temporary file: %s "
+			       "(set TMPDIR to a roomier directory)", in->name, strerror(errno));
+		done += put;
 	}
-	free(buf);
+	if (got > 0)
+		in->spooled += (uint64_t)got;
+	return got;
+}
+
+static FILE *spool_begin(input *in)
+{
+	static char vbuf[1u << 16];
+	cookie_io_functions_t io = { .read = tee_read };
+	in->src_fd = fileno(in->fp);
+	in->spool_fd = spool_create();
+	FILE *fp = fopencookie(in, "r", io);
+	if (!fp)
+		fl_die(FL_EXIT_FATAL, "cannot read %s: %s", in->name, strerror(errno));
+	setvbuf(fp, vbuf, _IOFBF, sizeof vbuf);
+	return fp;
+}
+
+/* From now on the input is the spool. */
+static void spool_end(input *in, FILE *tee)
+{
+	fclose(tee);
 	if (in->fp != stdin)
 		fclose(in->fp);
-	if (lseek(fd, 0, SEEK_SET) != 0 || !(in->fp = fdopen(fd, "rb")))
+	if (lseek(in->spool_fd, 0, SEEK_SET) != 0 || !(in->fp = fdopen(in->spool_fd, "rb")))
 		fl_die(FL_EXIT_FATAL, "cannot read back the temporary file: %s", strerror(errno));
 	in->start = 0;
 }
@@ -207,18 +224,18 @@ static FILE *open_input(const char *arg, const char **name)
 	return fp;
 }
 
-/* For two passes: a regular file is read again from where it started,
- * anything else is spooled. */
-static int prepare_rereadable(input *in)
+/* For two passes: a regular file is read again from where it started;
+ * anything else is spooled during the first pass.  Returns the FILE the
+ * first pass reads. */
+static FILE *prepare_rereadable(input *in)
 {
 	struct stat st;
 	if (fstat(fileno(in->fp), &st) == 0 && S_ISREG(st.st_mode)) {
 		in->start = lseek(fileno(in->fp), 0, SEEK_CUR);
 		if (in->start >= 0)
-			return 0;
+			return in->fp;
 	}
-	spool(in);
-	return 1;
+	return spool_begin(in);
 }
 
 static void rewind_input(const input *in)
@@ -228,9 +245,9 @@ static void rewind_input(const input *in)
 }
 
 /* First pass: the newest tuple.  Damage is found here, before any output. */
-static int scan_newest(const input *in, int64_t *newest, uint64_t *n)
+static int scan_newest(const input *in, FILE *fp, int64_t *newest, uint64_t *n)
 {
-	flt_reader *r = flt_reader_new(in->fp, in->name);
+	flt_reader *r = flt_reader_new(fp, in->name);
 	const flt_rec *rec;
 	int rc;
 	while ((rc = flt_reader_next(r, &rec)) > 0) {
@@ -423,9 +440,11 @@ int main(int argc, char **argv)
 				status = FL_EXIT_DAMAGED;
 				continue;
 			}
-			prepare_rereadable(&ins[i]);
-			if (scan_newest(&ins[i], &newest, &count) < 0)
+			FILE *fp = prepare_rereadable(&ins[i]);
+			if (scan_newest(&ins[i], fp, &newest, &count) < 0)
 				fail_damaged(&o, &j);
+			if (fp != ins[i].fp)
+				spool_end(&ins[i], fp);
 			rewind_input(&ins[i]);
 		}
 		empty = count == 0;
