@@ -5,17 +5,33 @@
  * machine (string, escape, bracket depth) to find where each record object
  * starts and ends, whatever the chunking; it also recognises wrappers
  * ({"records":[ ... ]}, nested or not) by their first key, commas where a
- * block seam left them, and a record restarting inside a record ({"time"
- * in the middle of another record: a range-read seam).  A record lying
- * inside one chunk is parsed in place; otherwise its bytes are carried over
- * in one buffer, so memory is bounded by the largest record.
+ * block seam left them, and a record restarting inside a record (a range-
+ * read seam: {"time":" appearing inside a record that already named itself
+ * a flow log -- other Azure logs may nest such objects legitimately).  A
+ * record lying inside one chunk is parsed in place; otherwise its bytes are
+ * carried over in one buffer, so memory is bounded by the largest record.
  *
  * The record parser then reads the complete (or cut) record text with a
  * strict but forgiving recursive descent that only looks at the keys it
- * knows, collects tuple strings with their rule/aclID/MAC context, hashes
- * the tokens (so whitespace does not matter) and hands each tuple to the
- * tuple parser.  Nothing is allocated per record or tuple once the reusable
- * buffers have grown.
+ * knows (case-insensitively), collects tuple strings with their
+ * rule/aclID/MAC context, hashes the record text minus the whitespace
+ * between tokens, and hands each tuple to the tuple parser: a one-pass fast
+ * path for the usual spellings, the general parser for everything else.
+ * Nothing is allocated per record or tuple once the reusable buffers have
+ * grown.
+ *
+ * Problem offsets (bytes from the start of the member):
+ *   TRUNCATED  the end of the member (once, whether a record or only the
+ *              wrapper's "]}" is missing);
+ *   SEAM       the '{' of the record that restarts inside another, or the
+ *              comma that stands where a record should start;
+ *   SYNTAX     the offending byte; for a trailing comma, the comma (once
+ *              per record, once per wrapper array);
+ *   BAD_TUPLE  the opening quote of the tuple string (or the first byte of
+ *              a non-string element of flowTuples);
+ *   TOO_BIG    the record's '{'.
+ * The hash is deterministic for a given byte order (words are loaded in
+ * host order), which is all duplicate detection within one run needs.
  */
 #include "flowjson.h"
 
