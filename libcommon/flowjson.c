@@ -30,8 +30,8 @@
  *   BAD_TUPLE  the opening quote of the tuple string (or the first byte of
  *              a non-string element of flowTuples);
  *   TOO_BIG    the record's '{'.
- * The hash is deterministic for a given byte order (words are loaded in
- * host order), which is all duplicate detection within one run needs.
+ * The hash has no seed and loads words little-endian on every host, so the
+ * same record hashes the same across runs, files and machines.
  */
 #include "flowjson.h"
 
@@ -443,11 +443,20 @@ static inline uint64_t rotl(uint64_t x, int r)
 	return x << r | x >> (64 - r);
 }
 
+/* Little-endian word loads everywhere, so hashes match across machines. */
+static inline uint64_t load_le64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
 static inline void hblock(hash2 *h, const unsigned char *p)
 {
-	uint64_t v, w;
-	memcpy(&v, p, 8);
-	memcpy(&w, p + 8, 8);
+	uint64_t v = load_le64(p), w = load_le64(p + 8);
 	h->a = rotl(h->a ^ (v * K1), 29) * K2;
 	h->b = rotl(h->b ^ (w * K3), 37) * K1;
 }
