@@ -99,7 +99,8 @@ static struct {
 	int64_t size;
 	const char *out, *single, *truth;
 	int force, long_paths, enc_mix, ipv6, have_rate;
-} P = { 1, 0, 3, 12, 2, 1.0, 0.0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0 };
+	int64_t truth_since, truth_until; /* the truth of a window of tuple time [since, until) */
+} P = { 1, 0, 3, 12, 2, 1.0, 0.0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, INT64_MIN, INT64_MAX };
 
 /* ---- addresses --------------------------------------------------------- */
 
@@ -1451,8 +1452,9 @@ static void write_slice(int b)
 			w_ch('"');
 			ntup++;
 			W.tuples++;
-			if (P.truth && !W.dry)
-				truth_add(x, vm, m->nsglog ? x->t / 1000 * 1000 : x->t);
+			int64_t logged = m->nsglog ? x->t / 1000 * 1000 : x->t;
+			if (P.truth && !W.dry && logged >= P.truth_since && logged < P.truth_until)
+				truth_add(x, vm, logged);
 		}
 		(void)first_group;
 		group_close(m);
@@ -1543,7 +1545,7 @@ static void run(double rate, int dry, int max_slices)
 /* ---- options ------------------------------------------------------------------ */
 
 enum { O_START = 256, O_HOURS, O_VMS, O_SUBS, O_RATE, O_SIZE, O_SINGLE, O_TRUTH, O_FORCE, O_LONG, O_NSG, O_ENC,
-	O_IPV6 };
+	O_IPV6, O_TSINCE, O_TUNTIL };
 
 static const fl_option options[] = {
 	{ "out", 'o', "DIR", "write the blob tree under DIR (must be empty or absent, unless --force)" },
@@ -1556,6 +1558,8 @@ static const fl_option options[] = {
 	{ "size", O_SIZE, "BYTES", "scale the rate to about BYTES in total (suffix K, M, G)" },
 	{ "single", O_SINGLE, "FILE", "write one PT1H.json (one NIC, one hour) of about --size bytes (default 1G)" },
 	{ "truth", O_TRUTH, "FILE", "write the ground truth per edge as CSV" },
+	{ "truth-since", O_TSINCE, "TIME", "the truth of tuples at or after TIME only" },
+	{ "truth-until", O_TUNTIL, "TIME", "the truth of tuples before TIME only" },
 	{ "nsg-share", O_NSG, "P", "fraction of NICs logged as NSG flow logs v2 (default 0)" },
 	{ "long-paths", O_LONG, NULL, "use the long /SUBSCRIPTIONS/.../FLOWLOGS/NAME blob path form" },
 	{ "encryption-mix", O_ENC, NULL, "VNet encryption: X, NX_LOCAL_DST, ... and an undocumented value" },
@@ -1691,6 +1695,11 @@ int main(int argc, char **argv)
 		case O_SIZE: P.size = size_arg(arg); break;
 		case O_SINGLE: P.single = arg; break;
 		case O_TRUTH: P.truth = arg; break;
+		case O_TSINCE:
+		case O_TUNTIL:
+			if (fl_parse_time(arg, c == O_TSINCE ? &P.truth_since : &P.truth_until) != 0)
+				bad(c == O_TSINCE ? "truth-since" : "truth-until", arg, "not an RFC 3339 time");
+			break;
 		case O_NSG: P.nsg_share = fnum("nsg-share", arg, 0, 1); break;
 		case O_LONG: P.long_paths = 1; break;
 		case O_ENC: P.enc_mix = 1; break;

@@ -30,8 +30,7 @@ struct flowgraph {
 	size_t nout;
 	uint64_t tuples;
 	/* per segment of the current reader */
-	const flt_reader *r;
-	uint64_t seg;
+	uint64_t seg;             /* flt_reader_epoch */
 	uint32_t *obs_cache;      /* dictionary id -> observer id, 0 = not yet */
 	size_t obs_cache_n;
 	int col_src, col_dst, xcol_src, xcol_dst;
@@ -80,9 +79,9 @@ static int column(const flt_header *h, const char *prefix, const char *name)
 static int new_segment(flowgraph *g, flt_reader *r)
 {
 	const flt_header *h = flt_reader_header(r);
-	g->r = r;
-	g->seg = flt_reader_segment(r);
-	memset(g->obs_cache, 0, g->obs_cache_n * sizeof *g->obs_cache);
+	g->seg = flt_reader_epoch(r);
+	if (g->obs_cache)
+		memset(g->obs_cache, 0, g->obs_cache_n * sizeof *g->obs_cache);
 	g->is_agg = 1;
 	for (int i = 0; i < N_AGG_COLS; i++)
 		if ((g->agg_col[i] = column(h, agg_cols[i], NULL)) < 0)
@@ -207,7 +206,7 @@ static void add_aggregate(flowgraph *g, flt_reader *r, const flt_rec *rec, uint3
 
 int fg_add(flowgraph *g, flt_reader *r, const flt_rec *rec)
 {
-	if (g->r != r || g->seg != flt_reader_segment(r))
+	if (g->seg != flt_reader_epoch(r))
 		if (new_segment(g, r) != 0)
 			return -1;
 	uint32_t obs = observer(g, r, rec);
@@ -326,8 +325,9 @@ static void map_node(flowgraph *g, const uint8_t addr[16], fg_node *n)
 	n->type = FG_ADDR;
 	memcpy(n->v, addr, 16);
 	if (external_addr(addr)) {
-		if (ip_classify(addr) != IP_CLASS_PUBLIC)
-			return; /* platform, multicast: always themselves */
+		enum ip_class c = ip_classify(addr);
+		if (c != IP_CLASS_PUBLIC && c != IP_CLASS_DOCUMENTATION)
+			return; /* Azure platform, multicast: always themselves */
 		if (g->map.ext == FG_EXT_PREFIX) {
 			n->type = FG_PREFIX;
 			/* /24 for IPv4, /48 for IPv6 */

@@ -156,6 +156,9 @@ const char *flt_reader_str(const flt_reader *r, uint32_t id, size_t *len);
 const flt_source *flt_reader_source(const flt_reader *r, uint32_t id);
 /* Incremented each time a new segment starts (ids change meaning). */
 uint64_t flt_reader_segment(const flt_reader *r);
+/* A number for the current segment that is unique across all readers of the
+ * process: the key for caches of dictionary ids. */
+uint64_t flt_reader_epoch(const flt_reader *r);
 const char *flt_reader_error(const flt_reader *r);
 void flt_reader_free(flt_reader *r);
 

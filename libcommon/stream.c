@@ -858,6 +858,7 @@ struct flt_reader {
 	enum rstate state;
 	uint64_t off;             /* bytes consumed from the stream */
 	uint64_t segment;
+	uint64_t epoch;          /* process-unique number of the current segment */
 	flt_header h;
 	uint32_t recsize, ncols;
 	uint32_t str_cols[FLT_MAX_COLS], nstr_cols;
@@ -1365,6 +1366,11 @@ static int next_block(flt_reader *r)
 	return 0;
 }
 
+/* Numbers segments across every reader of the process, so a cache keyed by
+ * it cannot mistake a new reader (perhaps at a freed reader's address) for
+ * the old one. */
+static uint64_t epochs;
+
 /* Reads a segment magic and its HEAD.  Returns 1 on a new segment, 0 on a
  * clean end (EOF exactly where a segment could start, not at byte 0). */
 static int start_segment(flt_reader *r)
@@ -1391,6 +1397,7 @@ static int start_segment(flt_reader *r)
 	segment_reset(r);
 	add_str(r, NULL, 0); /* id 0 is the empty string */
 	r->segment++;
+	r->epoch = ++epochs;
 	r->state = R_SEGMENT;
 	return next_block(r) < 0 ? -1 : 1;
 }
@@ -1486,6 +1493,11 @@ const flt_source *flt_reader_source(const flt_reader *r, uint32_t id)
 uint64_t flt_reader_segment(const flt_reader *r)
 {
 	return r->segment;
+}
+
+uint64_t flt_reader_epoch(const flt_reader *r)
+{
+	return r->epoch;
 }
 
 const char *flt_reader_error(const flt_reader *r)

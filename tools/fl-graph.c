@@ -572,7 +572,6 @@ int main(int argc, char **argv)
 			fl_output_abort(&out);
 			fl_die(FL_EXIT_FATAL, "%s", fg_error(g)[0] ? fg_error(g) : flt_writer_error(w));
 		}
-		flt_writer_free(w);
 		flt_header_free(&wh);
 	} else {
 		fg_edge *e;

@@ -1,0 +1,286 @@
+/* Unit tests: connection counting and the fold of observers into edges
+ * (B/C/E/D arithmetic, port reuse, E without B, both ends with clock skew,
+ * NSG plus VNet logging, overlapping address spaces, mergeability), and the
+ * applications built on top of them. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgeagg.h"
+#include "flowagg.h"
+#include "ip.h"
+
+static flt_rec tup(const char *src, const char *dst, uint16_t sport, uint16_t dport, char dir,
+                   char state, int64_t t, uint64_t bytes)
+{
+	flt_rec r;
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(ip_parse(src, strlen(src), r.src), 0);
+	ck_assert_int_eq(ip_parse(dst, strlen(dst), r.dst), 0);
+	r.sport = sport, r.dport = dport, r.proto = 6, r.dir = (uint8_t)dir;
+	r.state = (uint8_t)state, r.action = state == 'D' ? 'D' : 'A';
+	r.kind = FLT_KIND_VNET, r.version = 4, r.time_ms = t;
+	if (state == 'C' || state == 'E') {
+		r.flags = FLT_F_COUNTERS;
+		r.pkts_sd = bytes / 100, r.bytes_sd = bytes, r.pkts_ds = bytes / 50, r.bytes_ds = 2 * bytes;
+	}
+	return r;
+}
+
+/* A tiny pipeline: tuples -> level 1 -> fold into one edge per 5-tuple group. */
+typedef struct obs_tuple {
+	flt_rec r;
+	const char *observer;
+} obs_tuple;
+
+static fa_edge run(const obs_tuple *t, size_t n)
+{
+	static const agg_ops ops = { FA_CONN_KEY, sizeof(fa_conn), fa_conn_init, fa_conn_merge };
+	agg *a = agg_new(&ops, 0, NULL);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t key[FA_CONN_KEY];
+		fa_conn_key(&t[i].r, fa_observer_id(t[i].observer, strlen(t[i].observer)), key);
+		fa_conn_add(agg_upsert(a, key), &t[i].r);
+	}
+	fa_edge e;
+	fa_edge_init(&e);
+	const void *k, *v;
+	uint8_t keys[8][FA_CONN_KEY];
+	fa_conn vals[8];
+	const uint8_t *kp[8];
+	const fa_conn *vp[8];
+	size_t ng = 0;
+	while (agg_next(a, &k, &v) > 0) {
+		if (ng && !fa_same_5tuple(keys[0], k)) {
+			fa_edge_fold(&e, kp, vp, ng);
+			ng = 0;
+		}
+		ck_assert_int_lt(ng, 8);
+		memcpy(keys[ng], k, FA_CONN_KEY);
+		memcpy(&vals[ng], v, sizeof vals[ng]);
+		kp[ng] = keys[ng];
+		vp[ng] = &vals[ng];
+		ng++;
+	}
+	if (ng)
+		fa_edge_fold(&e, kp, vp, ng);
+	agg_free(a);
+	return e;
+}
+
+#define A "10.0.0.4"
+#define B "10.0.1.5"
+
+START_TEST(bce_volume_is_the_sum_of_deltas)
+{
+	/* the documented bandwidth example: B, then C and E deltas */
+	obs_tuple t[] = {
+		{ tup(A, B, 40000, 443, 'O', 'B', 1000, 0), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'C', 301000, 1000), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'C', 601000, 500), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'E', 700000, 25), "M1" },
+	};
+	fa_edge e = run(t, 4);
+	ck_assert_uint_eq(e.flows, 1);
+	ck_assert_uint_eq(e.bytes_sd, 1525);
+	ck_assert_uint_eq(e.bytes_ds, 3050);
+	ck_assert_uint_eq(e.pkts_sd, 10 + 5 + 0);
+	ck_assert_int_eq(e.first, 1000);
+	ck_assert_int_eq(e.last, 700000);
+	ck_assert_uint_eq(e.unmeasured, 0);
+	ck_assert_uint_eq(fa_edge_observers(&e), 1);
+}
+END_TEST
+
+START_TEST(order_is_not_assumed)
+{
+	/* the same tuples in reverse, with B after C as in Microsoft's example */
+	obs_tuple t[] = {
+		{ tup(A, B, 40000, 443, 'O', 'E', 700000, 25), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'C', 601000, 500), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'B', 1000, 0), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'C', 301000, 1000), "M1" },
+	};
+	fa_edge e = run(t, 4);
+	ck_assert_uint_eq(e.flows, 1);
+	ck_assert_uint_eq(e.bytes_sd, 1525);
+}
+END_TEST
+
+START_TEST(port_reuse_is_two_connections)
+{
+	obs_tuple t[] = {
+		{ tup(A, B, 40000, 443, 'O', 'B', 1000, 0), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'E', 1000, 10), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'B', 5000, 0), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'E', 9000, 20), "M1" },
+	};
+	fa_edge e = run(t, 4);
+	ck_assert_uint_eq(e.flows, 2);
+	ck_assert_uint_eq(e.bytes_sd, 30);
+}
+END_TEST
+
+START_TEST(e_without_b_began_before_the_window)
+{
+	obs_tuple t[] = {
+		{ tup(A, B, 40001, 443, 'O', 'E', 2000, 7), "M1" },               /* alone */
+		{ tup(A, B, 40002, 443, 'O', 'C', 1000, 7), "M1" },               /* C then reuse */
+		{ tup(A, B, 40002, 443, 'O', 'E', 2000, 7), "M1" },
+		{ tup(A, B, 40002, 443, 'O', 'B', 3000, 0), "M1" },
+		{ tup(A, B, 40002, 443, 'O', 'E', 4000, 7), "M1" },
+	};
+	fa_edge e = run(t, 5);
+	ck_assert_uint_eq(e.flows, 1 + 2);
+	ck_assert_uint_eq(e.bytes_sd, 28);
+}
+END_TEST
+
+START_TEST(denied_attempts_and_retries)
+{
+	obs_tuple t[] = {
+		{ tup("203.0.113.9", B, 59352, 9999, 'I', 'D', 1000, 0), "M2" },
+		{ tup("203.0.113.9", B, 59352, 9999, 'I', 'D', 2000, 0), "M2" },
+		{ tup("203.0.113.9", B, 59352, 9999, 'I', 'D', 4000, 0), "M2" },
+		{ tup("203.0.113.9", B, 59353, 9999, 'I', 'D', 4100, 0), "M2" },
+	};
+	fa_edge e = run(t, 4);
+	ck_assert_uint_eq(e.flows, 0);
+	ck_assert_uint_eq(e.denied, 4);
+	ck_assert_uint_eq(e.bytes_sd, 0);
+}
+END_TEST
+
+START_TEST(both_ends_count_once_despite_skew)
+{
+	/* O at the sender, I at the receiver 1.7 s later; the receiver's B falls
+	 * before the window start and was cut: the connection still counts once */
+	obs_tuple t[] = {
+		{ tup(A, B, 40000, 443, 'O', 'B', 10000, 0), "SENDER" },
+		{ tup(A, B, 40000, 443, 'O', 'E', 20000, 100), "SENDER" },
+		{ tup(A, B, 40000, 443, 'I', 'E', 21700, 100), "RECEIVER" },
+		{ tup(A, B, 40001, 443, 'O', 'B', 30000, 0), "SENDER" },
+		{ tup(A, B, 40001, 443, 'O', 'E', 30010, 50), "SENDER" },
+		{ tup(A, B, 40001, 443, 'I', 'B', 31700, 0), "RECEIVER" },
+		{ tup(A, B, 40001, 443, 'I', 'E', 31710, 50), "RECEIVER" },
+	};
+	fa_edge e = run(t, 7);
+	ck_assert_uint_eq(e.flows, 2);
+	ck_assert_uint_eq(e.bytes_sd, 150);
+	ck_assert_uint_eq(fa_edge_observers(&e), 2);
+	ck_assert_int_eq(e.first, 10000);
+	ck_assert_int_eq(e.last, 31710);
+}
+END_TEST
+
+START_TEST(one_end_cut_the_other_complete)
+{
+	/* the receiver's last C is beyond the window: the sender's view wins */
+	obs_tuple t[] = {
+		{ tup(A, B, 40000, 443, 'O', 'B', 1000, 0), "SENDER" },
+		{ tup(A, B, 40000, 443, 'O', 'C', 2000, 100), "SENDER" },
+		{ tup(A, B, 40000, 443, 'O', 'E', 3000, 40), "SENDER" },
+		{ tup(A, B, 40000, 443, 'I', 'B', 1500, 0), "RECEIVER" },
+		{ tup(A, B, 40000, 443, 'I', 'C', 2500, 100), "RECEIVER" },
+	};
+	fa_edge e = run(t, 5);
+	ck_assert_uint_eq(e.flows, 1);
+	ck_assert_uint_eq(e.bytes_sd, 140);
+}
+END_TEST
+
+START_TEST(nsg_and_vnet_logging_of_one_nic)
+{
+	obs_tuple t[] = {
+		{ tup(A, B, 40000, 443, 'O', 'B', 1000, 0), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'E', 2000, 64), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'B', 1000, 0), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'E', 2000, 64), "M1" },
+	};
+	t[2].r.kind = t[3].r.kind = FLT_KIND_NSG2;
+	fa_edge e = run(t, 4);
+	ck_assert_uint_eq(e.flows, 1);
+	ck_assert_uint_eq(e.bytes_sd, 64);
+	ck_assert_uint_eq(fa_edge_observers(&e), 1);
+}
+END_TEST
+
+START_TEST(overlapping_addresses_are_different_machines)
+{
+	/* two VMs, both 10.0.0.4 in different VNets, same 5-tuple by chance */
+	obs_tuple t[] = {
+		{ tup(A, "168.63.129.16", 50000, 53, 'O', 'B', 1000, 0), "VM-IN-VNET-1" },
+		{ tup(A, "168.63.129.16", 50000, 53, 'O', 'E', 1200, 60), "VM-IN-VNET-1" },
+		{ tup(A, "168.63.129.16", 50000, 53, 'O', 'B', 9000, 0), "VM-IN-VNET-2" },
+		{ tup(A, "168.63.129.16", 50000, 53, 'O', 'E', 9100, 60), "VM-IN-VNET-2" },
+	};
+	fa_edge e = run(t, 4);
+	ck_assert_uint_eq(e.flows, 2);
+	ck_assert_uint_eq(e.bytes_sd, 120);
+	ck_assert_uint_eq(fa_edge_observers(&e), 2);
+}
+END_TEST
+
+START_TEST(unmeasured_connections)
+{
+	/* NSG v2: B with empty counters and an E with empty counters */
+	obs_tuple t[] = {
+		{ tup(A, B, 40000, 443, 'O', 'B', 1000, 0), "M1" },
+		{ tup(A, B, 40000, 443, 'O', 'E', 2000, 0), "M1" },
+		{ tup(A, B, 40001, 443, 'O', 'B', 3000, 0), "M1" },
+	};
+	t[1].r.flags = 0;
+	fa_edge e = run(t, 3);
+	ck_assert_uint_eq(e.flows, 2);
+	ck_assert_uint_eq(e.unmeasured, 2);
+}
+END_TEST
+
+START_TEST(summaries_merge_exactly)
+{
+	/* any split of the tuples, summarised apart and merged, equals one pass */
+	flt_rec rs[] = {
+		tup(A, B, 1, 443, 'O', 'C', 500, 3), tup(A, B, 1, 443, 'O', 'B', 1000, 0),
+		tup(A, B, 1, 443, 'O', 'E', 1100, 9), tup(A, B, 1, 443, 'O', 'B', 2000, 0),
+		tup(A, B, 1, 443, 'O', 'D', 2500, 0), tup(A, B, 1, 443, 'O', 'E', 3000, 4),
+	};
+	size_t n = sizeof rs / sizeof rs[0];
+	fa_conn whole;
+	fa_conn_init(&whole);
+	for (size_t i = 0; i < n; i++)
+		fa_conn_add(&whole, &rs[i]);
+	for (unsigned mask = 0; mask < (1u << n); mask++) {
+		fa_conn a, b;
+		fa_conn_init(&a);
+		fa_conn_init(&b);
+		for (size_t i = 0; i < n; i++)
+			fa_conn_add(mask & (1u << i) ? &a : &b, &rs[i]);
+		fa_conn_merge(&a, &b);
+		ck_assert_mem_eq(&a, &whole, sizeof a);
+	}
+	ck_assert_uint_eq(fa_conn_count(&whole), 3);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("flowagg");
+	TCase *tc = tcase_create("counting");
+	tcase_add_test(tc, bce_volume_is_the_sum_of_deltas);
+	tcase_add_test(tc, order_is_not_assumed);
+	tcase_add_test(tc, port_reuse_is_two_connections);
+	tcase_add_test(tc, e_without_b_began_before_the_window);
+	tcase_add_test(tc, denied_attempts_and_retries);
+	tcase_add_test(tc, both_ends_count_once_despite_skew);
+	tcase_add_test(tc, one_end_cut_the_other_complete);
+	tcase_add_test(tc, nsg_and_vnet_logging_of_one_nic);
+	tcase_add_test(tc, overlapping_addresses_are_different_machines);
+	tcase_add_test(tc, unmeasured_connections);
+	tcase_add_test(tc, summaries_merge_exactly);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
