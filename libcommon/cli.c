@@ -401,6 +401,8 @@ int fl_parse_duration(const char *s, int64_t *ms)
 			}
 			p++;
 		}
+		if (v > INT64_MAX / unit || total > INT64_MAX - v * unit)
+			return -1;
 		total += v * unit;
 	}
 	*ms = total;

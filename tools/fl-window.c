@@ -61,47 +61,6 @@ typedef struct tally {
 	uint64_t seen;
 } tally;
 
-/* ---- -o temporary: removed on signals and on fl_die ------------------- */
-
-static char *out_tmp; /* the output temporary while it may need removing */
-
-static void remove_out_tmp(void)
-{
-	if (out_tmp)
-		unlink(out_tmp);
-}
-
-static void on_signal(int sig)
-{
-	remove_out_tmp();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void guard_output(const fl_output *o)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-	if (!o->tmp)
-		return;
-	out_tmp = fl_xstrdup(o->tmp);
-	atexit(remove_out_tmp);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_signal;
-		sigemptyset(&sa.sa_mask);
-		sigaction(sigs[i], &sa, NULL);
-	}
-}
-
-/* After a commit the name is the real output: never remove it. */
-static void unguard_output(void)
-{
-	char *p = out_tmp;
-	out_tmp = NULL;
-	free(p);
-}
-
 /* ---- window ------------------------------------------------------------ */
 
 static int64_t sat_add(int64_t a, int64_t b)
@@ -352,7 +311,6 @@ static _Noreturn void fail_damaged(fl_output *o, job *j)
 	if (o->fp == stdout)
 		fflush(stdout);
 	fl_output_abort(o);
-	unguard_output();
 	exit(FL_EXIT_FATAL);
 }
 
@@ -426,7 +384,6 @@ int main(int argc, char **argv)
 
 	fl_output o;
 	fl_output_open(&o, out, force, 1);
-	guard_output(&o);
 	j.out = o.fp;
 	j.out_name = out ? out : "standard output";
 
@@ -477,11 +434,9 @@ int main(int argc, char **argv)
 		fl_warn("%s", flt_writer_error(j.wr));
 		flt_writer_free(j.wr);
 		fl_output_abort(&o);
-		unguard_output();
 		exit(FL_EXIT_FATAL);
 	}
 	fl_output_commit(&o);
-	unguard_output();
 	if (stats)
 		print_stats(&j, how, ins, n);
 	free(ins);

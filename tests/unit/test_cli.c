@@ -65,6 +65,8 @@ START_TEST(durations)
 	ck_assert_int_eq(fl_parse_duration("7", &ms), -1);
 	ck_assert_int_eq(fl_parse_duration("d", &ms), -1);
 	ck_assert_int_eq(fl_parse_duration("3y", &ms), -1);
+	ck_assert_int_eq(fl_parse_duration("999999999999w", &ms), -1); /* overflows int64 ms */
+	ck_assert_int_eq(fl_parse_duration("999999999999d999999999999d", &ms), -1);
 }
 END_TEST
 
