@@ -13,7 +13,7 @@ CC       ?= cc
 VERSION  := 0.1.0
 PKGS     := jansson libarchive libmaxminddb
 DEB_PKGS := build-essential pkg-config libjansson-dev libarchive-dev libmaxminddb-dev check \
-            jq unzip zip zstd xz-utils p7zip-full
+            jq unzip zip zstd xz-utils p7zip-full graphviz time hyperfine
 FUZZ_SECONDS ?= 60
 
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -96,7 +96,7 @@ check: need-deps
 	    $(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 check-run
 
 demo: all
-	@sh examples/demo.sh $(abspath $(BUILD)/bin)
+	@sh examples/demo.sh $(abspath $(BUILD)/bin) $(abspath $(BUILD))
 
 bench: all
 	@sh bench/run.sh $(abspath $(BUILD)/bin)
@@ -117,7 +117,8 @@ deps:
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PKGS)
 
 need-deps:
-	@if ! pkg-config --exists $(PKGS) check 2>/dev/null || ! command -v jq >/dev/null; then \
+	@if ! pkg-config --exists $(PKGS) check 2>/dev/null || ! command -v jq >/dev/null || \
+	    ! command -v dot >/dev/null || ! command -v 7z >/dev/null; then \
 	    if [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
 	        echo "fl-tools: installing missing build dependencies"; $(MAKE) --no-print-directory deps; \
 	    else \

@@ -1,8 +1,9 @@
 #!/bin/sh
 # make demo: the main pipeline on the bundled example export.
-# Usage: sh examples/demo.sh BIN_DIR
+# Usage: sh examples/demo.sh BIN_DIR [OUT_DIR]   (OUT_DIR receives topology.svg)
 set -eu
 bin=$1
+keep=${2:-.}
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d "${TMPDIR:-/tmp}/fl-demo.XXXXXX")
 trap 'rm -rf "$out"' EXIT INT TERM
@@ -20,3 +21,15 @@ fl-cat --csv --fields src,dport,action "$out/example.flt" | awk -F, '$3 == "D" {
 echo
 echo "== fl-cat --jsonl --provenance: one tuple with the exact blob and position it came from"
 fl-cat --jsonl --provenance --fields time,src,dst,dport,state "$out/example.flt" | head -n 1
+echo
+echo "== fl-window | fl-graph: the topology of the last 7 days of tuple time, rendered by Graphviz"
+fl-window --stats "$out/example.flt" > "$out/week.flt"
+fl-graph "$out/week.flt" > "$out/topology.dot"
+dot -Tsvg "$out/topology.dot" > "$keep/topology.svg"
+echo "$(grep -c ' -> ' "$out/topology.dot") edges drawn (dotted: derived from traffic) in $keep/topology.svg"
+echo
+echo "== fl-graph --apps: workloads unified into applications"
+fl-graph --apps "$out/week.flt"
+echo
+echo "== fl-graph --format csv --top 5: the heaviest edges"
+fl-graph --format csv --top 5 "$out/week.flt"

@@ -445,8 +445,8 @@ static void write_dot(FILE *fp, const flowgraph *g, const fg_edge *e, size_t n, 
 		fg_node_format(g, &e[i].dst, buf, sizeof buf);
 		dot_id(fp, buf);
 		human_bytes(x->bytes_sd + x->bytes_ds, hb, sizeof hb);
-		fprintf(fp, " [style=dotted, label=\"%s/%u \xc2\xb7 %s \xc2\xb7 %" PRIu64 " conns",
-		        proto_name(e[i].proto, pb), e[i].dport, hb, x->flows);
+		fprintf(fp, " [style=dotted, label=\"%s/%u \xc2\xb7 %s \xc2\xb7 %" PRIu64 " conn%s",
+		        proto_name(e[i].proto, pb), e[i].dport, hb, x->flows, x->flows == 1 ? "" : "s");
 		if (x->denied)
 			fprintf(fp, " \xc2\xb7 %u denied", x->denied);
 		fputs(x->flows ? "\"];\n" : "\", color=red];\n", fp);

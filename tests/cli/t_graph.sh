@@ -85,7 +85,7 @@ assert_match '^198\.51\.100\.7,app-2,443,6,1,' "$out" "exposure edge"
 t "dot: dotted traffic edges, clusters, labels; it renders"
 fl-graph "$TMP/estate.flt" > "$TMP/estate.dot"
 assert_eq "$(grep -c -- ' -> ' "$TMP/estate.dot")" "$(grep -c -- ' -> .*style=dotted' "$TMP/estate.dot")" "every edge dotted"
-assert_match 'label="tcp/443 · 9\.9 kB · 1 conns"' "$(cat "$TMP/estate.dot")" "edge label"
+assert_match 'label="tcp/443 · 9\.9 kB · 1 conn"' "$(cat "$TMP/estate.dot")" "edge label"
 assert_match 'label="external"' "$(cat "$TMP/estate.dot")" "external cluster"
 if command -v dot >/dev/null; then
 	dot -Tsvg "$TMP/estate.dot" > "$TMP/estate.svg" 2>"$TMP/dot.err"
