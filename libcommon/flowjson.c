@@ -433,8 +433,8 @@ size_t fj_norm_mac(const char *s, size_t n, char out[12])
 /* A streaming hash over the record text minus the whitespace between
  * tokens, fed in pieces: a compact record is hashed in one call. */
 typedef struct hash2 {
-	uint64_t a, b, total;
-	unsigned char buf[16];
+	uint64_t a, b, c, d, total; /* four independent lanes keep the multipliers busy */
+	unsigned char buf[32];
 	size_t blen;
 } hash2;
 
@@ -456,15 +456,18 @@ static inline uint64_t load_le64(const unsigned char *p)
 
 static inline void hblock(hash2 *h, const unsigned char *p)
 {
-	uint64_t v = load_le64(p), w = load_le64(p + 8);
-	h->a = rotl(h->a ^ (v * K1), 29) * K2;
-	h->b = rotl(h->b ^ (w * K3), 37) * K1;
+	h->a = rotl(h->a ^ (load_le64(p) * K1), 29) * K2;
+	h->b = rotl(h->b ^ (load_le64(p + 8) * K3), 37) * K1;
+	h->c = rotl(h->c ^ (load_le64(p + 16) * K2), 31) * K3;
+	h->d = rotl(h->d ^ (load_le64(p + 24) * K1), 27) * K2;
 }
 
 static void hinit(hash2 *h)
 {
 	h->a = 0x243F6A8885A308D3ULL;
 	h->b = 0x13198A2E03707344ULL;
+	h->c = 0xA4093822299F31D0ULL;
+	h->d = 0x082EFA98EC4E6C89ULL;
 	h->total = h->blen = 0;
 }
 
@@ -473,17 +476,17 @@ static void hfeed(hash2 *h, const char *cp, size_t n)
 	const unsigned char *p = (const unsigned char *)cp;
 	h->total += n;
 	if (h->blen) {
-		size_t take = 16 - h->blen < n ? 16 - h->blen : n;
+		size_t take = 32 - h->blen < n ? 32 - h->blen : n;
 		memcpy(h->buf + h->blen, p, take);
 		h->blen += take;
 		p += take;
 		n -= take;
-		if (h->blen < 16)
+		if (h->blen < 32)
 			return;
 		hblock(h, h->buf);
 		h->blen = 0;
 	}
-	for (; n >= 16; p += 16, n -= 16)
+	for (; n >= 32; p += 32, n -= 32)
 		hblock(h, p);
 	memcpy(h->buf, p, n);
 	h->blen = n;
@@ -1183,10 +1186,11 @@ static void hash_final(fj_scanner *s, uint64_t out[2])
 	const char *end = s->rp < s->re ? s->rp : s->re;
 	if (end > s->hmark)
 		hfeed(h, s->hmark, (size_t)(end - s->hmark));
-	unsigned char last[16] = {0};
+	unsigned char last[32] = {0};
 	memcpy(last, h->buf, h->blen);
 	hblock(h, last);
-	uint64_t a = h->a ^ fmix(h->total), b = h->b + h->total;
+	uint64_t a = h->a ^ fmix(h->total) ^ rotl(h->c * K3, 17);
+	uint64_t b = (h->b + h->total) ^ rotl(h->d * K1, 43);
 	out[0] = fmix(a ^ rotl(b, 23));
 	out[1] = fmix(b ^ rotl(a, 41) ^ 0x9E3779B97F4A7C15ULL);
 }
