@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -51,6 +52,7 @@
 #define FANIN         8u            /* runs merged at once when a level fills */
 #define MAX_OPEN_RUNS 64u
 #define RUN_IOBUF     (64u * 1024)
+#define HUGE_BYTES    ((size_t)2 << 20)
 
 __extension__ typedef unsigned __int128 agg_u128;
 
@@ -91,8 +93,8 @@ struct agg {
 
 	unsigned char **chunks;
 	size_t nchunks, chunks_cap;
-	unsigned cshift;             /* log2(entries per chunk) */
-	uint32_t cmask;
+	uint32_t per;                /* entries per chunk */
+	uint64_t per_magic;          /* ceil(2^64 / per), for division by per */
 
 	size_t max_memory;
 	char *tmpdir;
@@ -170,8 +172,10 @@ static void agg_seed(agg *a)
 
 static inline unsigned char *ent(const agg *a, uint32_t e)
 {
-	e--;
-	return a->chunks[e >> a->cshift] + (size_t)(e & a->cmask) * a->stride;
+	/* Exact for any 32-bit e and per >= 2 (Lemire, Kaser, Kurz 2019). */
+	uint32_t x = e - 1;
+	uint32_t q = (uint32_t)(((agg_u128)a->per_magic * x) >> 64);
+	return a->chunks[q] + (size_t)(x - q * a->per) * a->stride;
 }
 
 static inline uint32_t tag_of(const agg *a, uint64_t h)
@@ -187,10 +191,52 @@ static void fail(agg *a, const char *fmt, const char *path, int errnum)
 	snprintf(a->err, sizeof a->err, fmt, path, strerror(errnum));
 }
 
+/* Big tables are probed at random, so TLB misses cost as much as cache
+ * misses (and stall prefetches): blocks of 2 MiB and more are mapped
+ * 2 MiB-aligned and offered to transparent huge pages.  Sizes are what
+ * agg_memory() counts. */
+static int block_is_huge(size_t n)
+{
+	/* A chunk of 2 MiB / stride entries falls just short of 2 MiB. */
+	return n >= HUGE_BYTES / 16 * 15;
+}
+
+static size_t block_size(size_t n)
+{
+	return block_is_huge(n) ? (n + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1) : n;
+}
+
+static void *block_alloc(size_t n, int zero)
+{
+	if (!block_is_huge(n))
+		return zero ? fl_xcalloc(1, n) : fl_xmalloc(n);
+	n = block_size(n);
+	unsigned char *p = mmap(NULL, n + HUGE_BYTES, PROT_READ | PROT_WRITE,
+	                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fl_die(FL_EXIT_FATAL, "edgeagg: out of memory (%zu bytes)", n);
+	size_t head = (HUGE_BYTES - ((uintptr_t)p & (HUGE_BYTES - 1))) & (HUGE_BYTES - 1);
+	if (head)
+		munmap(p, head);
+	munmap(p + head + n, HUGE_BYTES - head);
+	madvise(p + head, n, MADV_HUGEPAGE);
+	return p + head;
+}
+
+static void block_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	if (!block_is_huge(n))
+		free(p);
+	else
+		munmap(p, block_size(n));
+}
+
 static void index_alloc(agg *a, uint32_t slots)
 {
-	free(a->idx);
-	a->idx = fl_xcalloc(slots, sizeof *a->idx);
+	block_free(a->idx, ((size_t)a->mask + 1) * sizeof *a->idx);
+	a->idx = block_alloc((size_t)slots * sizeof *a->idx, 1);
 	a->mask = slots - 1;
 	a->ebits = (unsigned)__builtin_ctz(slots);
 	a->maxload = slots / 4 * 3;
@@ -204,9 +250,60 @@ static inline uint32_t probe_empty(const agg *a, uint64_t h)
 	return i;
 }
 
+static void set_per(agg *a, size_t per)
+{
+	a->per = (uint32_t)per;
+	a->per_magic = UINT64_MAX / per + 1;
+}
+
+/* Chunks are 64 KiB while the table is small and 2 MiB (one huge page) once
+ * a chunk is at most 1/64 of the entries a full index holds, so the slack
+ * of a partly filled last chunk stays under 2%.  Under a cap the size is
+ * fixed at agg_new. */
+static size_t per_for(const agg *a, size_t bytes)
+{
+	size_t per = bytes / a->stride;
+	return per < 2 ? 2 : per;
+}
+
+/* Repacks the entries into chunks of per entries each, streaming so that
+ * at most one old and one new chunk are held beyond the entries. */
+static void rechunk(agg *a, size_t per)
+{
+	size_t oper = a->per, ob = oper * a->stride, nb = per * a->stride;
+	size_t nn = (a->count + per - 1) / per, cap = 16, oi = 0, ooff = 0;
+	while (cap < nn)
+		cap *= 2;
+	unsigned char **nc = fl_xcalloc(cap, sizeof *nc);
+	for (size_t j = 0; j < nn; j++) {
+		size_t fill = a->count - j * per < per ? a->count - j * per : per;
+		nc[j] = block_alloc(nb, 0);
+		for (size_t k = 0; k < fill;) {
+			size_t take = fill - k < oper - ooff ? fill - k : oper - ooff;
+			memcpy(nc[j] + k * a->stride, a->chunks[oi] + ooff * a->stride, take * a->stride);
+			k += take;
+			ooff += take;
+			if (ooff == oper) {
+				block_free(a->chunks[oi++], ob);
+				ooff = 0;
+			}
+		}
+	}
+	for (; oi < a->nchunks; oi++)
+		block_free(a->chunks[oi], ob);
+	free(a->chunks);
+	a->chunks = nc;
+	a->chunks_cap = cap;
+	a->nchunks = nn;
+	set_per(a, per);
+}
+
 /* Rebuilt from the entries, so the old index can go first. */
 static void index_grow(agg *a, uint32_t slots)
 {
+	if (!a->max_memory && (size_t)a->per * a->stride < HUGE_BYTES / 2 &&
+	    (size_t)(slots / 4 * 3) * a->stride / 64 >= HUGE_BYTES)
+		rechunk(a, per_for(a, HUGE_BYTES));
 	index_alloc(a, slots);
 	for (uint32_t e = 1; e <= a->count; e++) {
 		uint64_t h = agg_hash(a, ent(a, e) + a->vs);
@@ -228,29 +325,30 @@ static uint32_t slots_for(const agg *a, uint64_t n)
 
 static size_t chunk_bytes(const agg *a)
 {
-	return ((size_t)a->cmask + 1) * a->stride;
+	return block_size((size_t)a->per * a->stride);
 }
 
 size_t agg_memory(const agg *a)
 {
 	return sizeof *a + a->nchunks * chunk_bytes(a) + a->chunks_cap * sizeof *a->chunks +
-	       ((size_t)a->mask + 1) * sizeof *a->idx;
+	       block_size(((size_t)a->mask + 1) * sizeof *a->idx);
 }
 
 /* agg_memory() once n more entries are in. */
 static size_t memory_after(const agg *a, uint32_t n)
 {
 	uint64_t total = (uint64_t)a->count + n;
-	size_t chunks = (size_t)((total + a->cmask) >> a->cshift);
+	size_t chunks = (size_t)((total + a->per - 1) / a->per);
 	size_t mem = agg_memory(a);
 	if (chunks > a->nchunks)
 		mem += (chunks - a->nchunks) * chunk_bytes(a);
-	return mem + ((size_t)slots_for(a, total) - (a->mask + 1)) * sizeof *a->idx;
+	return mem + block_size((size_t)slots_for(a, total) * sizeof *a->idx) -
+	       block_size(((size_t)a->mask + 1) * sizeof *a->idx);
 }
 
 static void chunks_ensure(agg *a, uint64_t total)
 {
-	size_t need = (size_t)((total + a->cmask) >> a->cshift);
+	size_t need = (size_t)((total + a->per - 1) / a->per);
 	if (need > a->chunks_cap) {
 		size_t cap = a->chunks_cap ? a->chunks_cap : 16;
 		while (cap < need)
@@ -259,7 +357,7 @@ static void chunks_ensure(agg *a, uint64_t total)
 		a->chunks_cap = cap;
 	}
 	while (a->nchunks < need)
-		a->chunks[a->nchunks++] = fl_xmalloc(chunk_bytes(a));
+		a->chunks[a->nchunks++] = block_alloc((size_t)a->per * a->stride, 0);
 }
 
 static void spill(agg *a);
@@ -285,11 +383,11 @@ static void check_inserting(const agg *a, const char *fn)
 	}
 }
 
-void *agg_upsert(agg *a, const void *key)
+/* The entry for key (hash h), inserted when absent; the caller has made
+ * room when insert_ok, otherwise this returns NULL instead of inserting. */
+static inline unsigned char *find_or_insert(agg *a, const unsigned char *k, uint64_t h,
+                                            int insert_ok)
 {
-	const unsigned char *k = key;
-	check_inserting(a, "agg_upsert");
-	uint64_t h = agg_hash(a, k);
 	uint32_t tag = tag_of(a, h), i = (uint32_t)h & a->mask;
 	for (uint32_t s; (s = a->idx[i]) != 0; i = (i + 1) & a->mask) {
 		if ((s & ~a->mask) == tag) {
@@ -298,19 +396,73 @@ void *agg_upsert(agg *a, const void *key)
 				return e;
 		}
 	}
-	/* Memory only changes when a chunk or a bigger index is needed, so
-	 * that is the only time the cap is checked. */
-	if (a->count >= a->maxload || ((uint64_t)a->count >> a->cshift) >= a->nchunks) {
-		reserve(a, 1);
-		tag = tag_of(a, h);
-		i = probe_empty(a, h);
-	}
+	if (!insert_ok)
+		return NULL;
 	uint32_t e = ++a->count;
 	a->idx[i] = tag | e;
 	unsigned char *p = ent(a, e);
 	memcpy(p + a->vs, k, a->ks);
 	a->ops.init(p);
 	return p;
+}
+
+/* Memory only changes when a chunk or a bigger index is needed, so that
+ * is the only time the cap has to be checked. */
+static inline int has_room(const agg *a, uint32_t n)
+{
+	uint64_t total = (uint64_t)a->count + n;
+	return total <= a->maxload && total <= (uint64_t)a->nchunks * a->per;
+}
+
+void *agg_upsert(agg *a, const void *key)
+{
+	check_inserting(a, "agg_upsert");
+	uint64_t h = agg_hash(a, key);
+	if (has_room(a, 1))
+		return find_or_insert(a, key, h, 1);
+	unsigned char *e = find_or_insert(a, key, h, 0);
+	if (e)
+		return e;
+	reserve(a, 1);
+	return find_or_insert(a, key, h, 1);
+}
+
+/* Group prefetching: hash a group and prefetch its home slots, then
+ * prefetch the entries those slots name, then do the lookups, so the
+ * misses of a whole group overlap instead of queueing one by one. */
+#ifndef BATCH_GROUP
+#define BATCH_GROUP 16
+#endif
+
+void agg_upsert_batch(agg *a, const void *keys, size_t n, void **vals)
+{
+	const unsigned char *k = keys;
+	uint64_t hs[BATCH_GROUP];
+	check_inserting(a, "agg_upsert_batch");
+	if (n > AGG_BATCH_MAX) {
+		fprintf(stderr, "edgeagg: agg_upsert_batch: n > %d\n", AGG_BATCH_MAX);
+		abort();
+	}
+	if (n && !has_room(a, (uint32_t)n))
+		reserve(a, (uint32_t)n);
+	for (size_t base = 0; base < n; base += BATCH_GROUP) {
+		size_t g = n - base < BATCH_GROUP ? n - base : BATCH_GROUP;
+		const unsigned char *kb = k + base * a->ks;
+		for (size_t j = 0; j < g; j++) {
+			hs[j] = agg_hash(a, kb + j * a->ks);
+			__builtin_prefetch(&a->idx[(uint32_t)hs[j] & a->mask]);
+		}
+		for (size_t j = 0; j < g; j++) {
+			uint32_t s = a->idx[(uint32_t)hs[j] & a->mask];
+			if (s && (s & ~a->mask) == tag_of(a, hs[j])) {
+				const unsigned char *e = ent(a, s & a->mask);
+				__builtin_prefetch(e, 1);
+				__builtin_prefetch(e + a->stride - 1, 1);
+			}
+		}
+		for (size_t j = 0; j < g; j++)
+			vals[base + j] = find_or_insert(a, kb + j * a->ks, hs[j], 1);
+	}
 }
 
 void agg_merge_in(agg *a, const void *key, const void *val)
@@ -603,15 +755,15 @@ agg *agg_new(const agg_ops *ops, size_t max_memory, const char *tmpdir)
 	a->stride = (a->rec + 7) & ~(size_t)7;
 	agg_seed(a);
 
-	/* Chunks small enough that a small cap is not eaten by one chunk. */
-	size_t per = 1;
+	/* Under a cap, chunks small enough that the cap is not eaten by one
+	 * chunk, or huge-page chunks when the cap is big; without one they
+	 * start small and grow with the table (index_grow). */
 	size_t budget = CHUNK_BYTES;
-	if (max_memory && max_memory / 8 < budget)
+	if (max_memory && max_memory / 32 >= HUGE_BYTES)
+		budget = HUGE_BYTES;
+	else if (max_memory && max_memory / 8 < budget)
 		budget = max_memory / 8;
-	while (per * 2 * a->stride <= budget)
-		per *= 2;
-	a->cshift = (unsigned)__builtin_ctzll(per);
-	a->cmask = (uint32_t)per - 1;
+	set_per(a, per_for(a, budget));
 	index_alloc(a, MIN_SLOTS);
 
 	a->max_memory = max_memory;
@@ -678,9 +830,9 @@ void agg_free(agg *a)
 		run_close(&a->runs[i]);
 	free(a->runs);
 	for (size_t i = 0; i < a->nchunks; i++)
-		free(a->chunks[i]);
+		block_free(a->chunks[i], (size_t)a->per * a->stride);
 	free(a->chunks);
-	free(a->idx);
+	block_free(a->idx, ((size_t)a->mask + 1) * sizeof *a->idx);
 	free(a->tmpdir);
 	free(a);
 }

@@ -36,6 +36,13 @@ agg *agg_new(const agg_ops *ops, size_t max_memory, const char *tmpdir);
 /* The value for key, created with init() when absent.  The pointer is valid
  * until the next call that can insert (agg_upsert, agg_merge_in). */
 void *agg_upsert(agg *a, const void *key);
+/* The same as n agg_upsert() calls on keys stored back to back (key_size
+ * apart), vals[i] receiving key i's value, but faster on tables bigger than
+ * the cache: hashes are computed and slots and entries prefetched a group
+ * at a time.  Every vals[i] stays valid until the next call that can insert
+ * (a spill, if one is due, happens before the batch).  n <= AGG_BATCH_MAX. */
+#define AGG_BATCH_MAX 1024
+void agg_upsert_batch(agg *a, const void *keys, size_t n, void **vals);
 /* Merges val into key's value (for combining partial aggregates). */
 void agg_merge_in(agg *a, const void *key, const void *val);
 /* Distinct keys currently in memory, spill runs written so far. */

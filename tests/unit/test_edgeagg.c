@@ -455,6 +455,89 @@ START_TEST(memory_per_key)
 }
 END_TEST
 
+/* Batches of every size, with and without spills, give what single
+ * upserts give; values of one batch stay valid together. */
+static void feed_batches(agg *a, const input *in, uint64_t seed)
+{
+	void *vals[AGG_BATCH_MAX];
+	for (size_t i = 0; i < in->n;) {
+		size_t b = 1 + rng(&seed) % AGG_BATCH_MAX;
+		if (b > in->n - i)
+			b = in->n - i;
+		agg_upsert_batch(a, in->keys + i * in->ks, b, vals);
+		for (size_t j = 0; j < b; j++)
+			tv_add(vals[j], in->xs[i + j]);
+		i += b;
+	}
+}
+
+START_TEST(batch_matches_reference)
+{
+	char *dir = make_dir();
+	input in = make_input(36, 20000, 150000, 8);
+	obuf ref = reference(&in);
+	agg_ops o = ops_for(36);
+	size_t caps[] = { 0, 64 * 1024, 1 };
+	for (size_t c = 0; c < 3; c++) {
+		agg *a = agg_new(&o, caps[c], dir);
+		feed_batches(a, &in, 9 + c);
+		if (caps[c])
+			ck_assert_uint_gt(agg_runs(a), 64);
+		obuf got = drain(a, 36);
+		assert_same(&got, &ref);
+		free(got.p);
+		agg_free(a);
+	}
+	free(ref.p);
+	free_input(&in);
+	assert_empty_and_remove(dir);
+}
+END_TEST
+
+/* Big values reach the size where entries move to huge-page chunks early;
+ * every entry must survive the move. */
+typedef struct bigval {
+	uint64_t sum, count;
+	unsigned char pad[4080];
+} bigval;
+static void big_init(void *v) { memset(v, 0, sizeof(bigval)); }
+static void big_merge(void *d, const void *s)
+{
+	bigval *x = d;
+	const bigval *y = s;
+	x->sum += y->sum;
+	x->count += y->count;
+}
+
+START_TEST(entries_survive_rechunk)
+{
+	agg_ops o = { 8, sizeof(bigval), big_init, big_merge };
+	agg *a = agg_new(&o, 0, NULL);
+	enum { N = 40000 };
+	for (int round = 0; round < 2; round++)
+		for (uint64_t i = 0; i < N; i++) {
+			unsigned char k[8];
+			for (int j = 0; j < 8; j++)
+				k[j] = (unsigned char)((i * 0x9E3779B97F4A7C15ull) >> (56 - 8 * j));
+			bigval *v = agg_upsert(a, k);
+			v->sum += i;
+			v->count++;
+			v->pad[i % sizeof v->pad] = (unsigned char)i;
+		}
+	ck_assert_uint_eq(agg_size(a), N);
+	const void *k, *v;
+	size_t seen = 0;
+	while (agg_next(a, &k, &v) > 0) {
+		const bigval *b = v;
+		ck_assert_uint_eq(b->count, 2);
+		ck_assert_uint_eq(b->pad[(b->sum / 2) % sizeof b->pad], (unsigned char)(b->sum / 2));
+		seen++;
+	}
+	ck_assert_uint_eq(seen, N);
+	agg_free(a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("edgeagg");
@@ -471,6 +554,8 @@ int main(void)
 	tcase_add_test(tc, spill_dir_missing);
 	tcase_add_test(tc, empty_and_single);
 	tcase_add_test(tc, memory_per_key);
+	tcase_add_test(tc, batch_matches_reference);
+	tcase_add_test(tc, entries_survive_rechunk);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
