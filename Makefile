@@ -14,6 +14,7 @@ VERSION  := 0.1.0
 PKGS     := jansson libarchive libmaxminddb
 DEB_PKGS := build-essential pkg-config libjansson-dev libarchive-dev libmaxminddb-dev check \
             jq unzip zip zstd xz-utils p7zip-full graphviz time hyperfine
+DEB_PKGS += libmaxmind-db-writer-perl
 FUZZ_SECONDS ?= 60
 
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -33,6 +34,7 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
 CPPFLAGS += -Ilibcommon -DFL_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+CPPFLAGS += -DFL_DATADIR='"$(PREFIX)/share/fl-tools"'
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm -lpthread
 LDFLAGS  += $(LDSAN)
@@ -118,7 +120,8 @@ deps:
 
 need-deps:
 	@if ! pkg-config --exists $(PKGS) check 2>/dev/null || ! command -v jq >/dev/null || \
-	    ! command -v dot >/dev/null || ! command -v 7z >/dev/null; then \
+	    ! command -v dot >/dev/null || ! command -v 7z >/dev/null || \
+	    ! perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null; then \
 	    if [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
 	        echo "fl-tools: installing missing build dependencies"; $(MAKE) --no-print-directory deps; \
 	    else \
@@ -126,6 +129,23 @@ need-deps:
 	        echo "  apt-get install -y $(DEB_PKGS)" >&2; exit 1; \
 	    fi; \
 	fi
+
+# A CC-BY 4.0 country database (ip-location-db geo-whois-asn-country, IPv4
+# and IPv6 in one file) for fl-geo, fetched with npm on a connected machine;
+# copy GEO_DIR to the air-gapped one.  See man/fl-geo.1.
+GEO_DIR ?= $(PREFIX)/share/fl-tools/geo
+GEO_NPM := @ip-location-db/geo-whois-asn-country-mmdb
+GEO_MMDB := geo-whois-asn-country.mmdb
+.PHONY: geo-db
+geo-db:
+	@command -v npm >/dev/null || { echo "geo-db: npm is needed (apt-get install npm)" >&2; exit 1; }
+	@set -e; t=$$(mktemp -d); trap 'rm -rf "$$t"' EXIT; \
+	    (cd "$$t" && npm pack --silent $(GEO_NPM) > name) && \
+	    tar -xzf "$$t/$$(cat "$$t/name")" -C "$$t" package/$(GEO_MMDB) package/package.json package/NRO_LICENSE && \
+	    install -d $(DESTDIR)$(GEO_DIR) && \
+	    install -m 644 "$$t/package/$(GEO_MMDB)" $(DESTDIR)$(GEO_DIR)/$(GEO_MMDB) && \
+	    install -m 644 "$$t/package/NRO_LICENSE" $(DESTDIR)$(GEO_DIR)/$(GEO_MMDB:.mmdb=.NRO_LICENSE) && \
+	    echo "geo-db: $(DESTDIR)$(GEO_DIR)/$(GEO_MMDB) ($(GEO_NPM) $$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$$t/package/package.json"), CC BY 4.0)"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
