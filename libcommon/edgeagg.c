@@ -487,11 +487,73 @@ const char *agg_error(const agg *a)
 
 /* ---- sorting ---- */
 
-static int cmp_entries(const void *x, const void *y, void *ctx)
+/* MSD radix sort of the entry numbers, in place (American flag sort), so a
+ * sort needs no memory beyond the index it reuses.  The first pass reads
+ * the entries in storage order; by the time access turns random the
+ * buckets are small enough to sit in cache, which is what made a
+ * comparison sort over scattered entries slow. */
+#define SORT_SMALL 24
+
+static inline unsigned key_byte(const agg *a, uint32_t e, size_t depth)
 {
-	const agg *a = ctx;
-	return memcmp(ent(a, *(const uint32_t *)x) + a->vs, ent(a, *(const uint32_t *)y) + a->vs,
-	              a->ks);
+	return ent(a, e)[a->vs + depth];
+}
+
+static void sort_small(const agg *a, uint32_t *p, size_t n, size_t depth)
+{
+	size_t off = a->vs + depth, len = a->ks - depth;
+	for (size_t i = 1; i < n; i++) {
+		uint32_t v = p[i];
+		const unsigned char *kv = ent(a, v) + off;
+		size_t j = i;
+		while (j > 0 && memcmp(ent(a, p[j - 1]) + off, kv, len) > 0) {
+			p[j] = p[j - 1];
+			j--;
+		}
+		p[j] = v;
+	}
+}
+
+static void sort_entries(const agg *a, uint32_t *p, size_t n, size_t depth)
+{
+	uint32_t next[256], end[256];
+	for (;;) {
+		if (n <= SORT_SMALL || depth >= a->ks) {
+			if (depth < a->ks)
+				sort_small(a, p, n, depth);
+			return;
+		}
+		memset(end, 0, sizeof end);
+		for (size_t i = 0; i < n; i++)
+			end[key_byte(a, p[i], depth)]++;
+		if (end[key_byte(a, p[0], depth)] == n) {
+			depth++; /* a shared byte decides nothing */
+			continue;
+		}
+		break;
+	}
+	uint32_t sum = 0;
+	for (unsigned b = 0; b < 256; b++) {
+		next[b] = sum;
+		sum += end[b];
+		end[b] = sum;
+	}
+	for (unsigned b = 0; b < 256; b++) {
+		while (next[b] < end[b]) {
+			uint32_t v = p[next[b]];
+			unsigned c = key_byte(a, v, depth);
+			while (c != b) {
+				uint32_t t = p[next[c]];
+				p[next[c]++] = v;
+				v = t;
+				c = key_byte(a, v, depth);
+			}
+			p[next[b]++] = v;
+		}
+	}
+	for (unsigned b = 0, start = 0; b < 256; start = end[b], b++)
+		if (end[b] - start > 1)
+			sort_entries(a, p + start, end[b] - start, depth + 1);
 }
 
 /* Leaves idx[0..count) holding the entry numbers in key order; the index
@@ -500,7 +562,7 @@ static void sort_memory(agg *a)
 {
 	for (uint32_t e = 0; e < a->count; e++)
 		a->idx[e] = e + 1;
-	qsort_r(a->idx, a->count, sizeof *a->idx, cmp_entries, a);
+	sort_entries(a, a->idx, a->count, 0);
 }
 
 static void clear_memory(agg *a)
