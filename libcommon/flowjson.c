@@ -1127,6 +1127,27 @@ static int odd_letters(const flt_rec *r)
 	return r->kind == FLT_KIND_NSG2 && st != 'B' && st != 'C' && st != 'E';
 }
 
+/* A bad tuple is reported with its text, so the responder sees what was
+ * wrong without opening the blob: at most 120 bytes, control bytes and
+ * non-ASCII shown as \xNN. */
+static void bad_tuple(fj_scanner *s, const tup_ent *t, const char *why)
+{
+	char msg[600];
+	size_t n = (size_t)snprintf(msg, sizeof msg, "%s", why);
+	if (!t->nonstr) {
+		n += (size_t)snprintf(msg + n, sizeof msg - n, ": \"");
+		for (size_t i = 0; i < t->n && i < 120; i++) {
+			unsigned char c = (unsigned char)t->p[i];
+			if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+				n += (size_t)snprintf(msg + n, sizeof msg - n, "\\x%02x", c);
+			else
+				msg[n++] = (char)c;
+		}
+		n += (size_t)snprintf(msg + n, sizeof msg - n, "%s\"", t->n > 120 ? "..." : "");
+	}
+	problem(s, FJ_PROB_BAD_TUPLE, t->off, msg);
+}
+
 static void deliver(fj_scanner *s, const rec_ctx *c, int kind, int version, uint32_t base)
 {
 	flt_rec *r = &s->rec;
@@ -1145,7 +1166,7 @@ static void deliver(fj_scanner *s, const rec_ctx *c, int kind, int version, uint
 		                : FLT_KIND_VNET;
 		if (t->nonstr || parse_tuple(t->p, t->n, tk, r, &why, &enc, &encn)) {
 			s->st.bad_tuples++;
-			problem(s, FJ_PROB_BAD_TUPLE, t->off, why);
+			bad_tuple(s, t, why);
 			continue;
 		}
 		if (!g->interned) {
