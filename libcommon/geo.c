@@ -292,13 +292,17 @@ static void format_epoch(uint64_t epoch, char *buf, size_t size)
 int geo_add_db(geo *g, const char *path, char *err, size_t errlen)
 {
 	MMDB_s m;
+	/* libmaxminddb says only "error opening": the system's reason is clearer */
+	FILE *probe = fopen(path, "rb");
+	if (!probe) {
+		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	fclose(probe);
 	int rc = MMDB_open(path, MMDB_MODE_MMAP, &m);
 	if (rc != MMDB_SUCCESS) {
-		if (rc == MMDB_IO_ERROR && errno)
-			snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-		else
-			snprintf(err, errlen, "'%s' is not a usable MaxMind DB file: %s", path,
-			         MMDB_strerror(rc));
+		snprintf(err, errlen, "'%s' is not a usable MaxMind DB file: %s", path,
+		         MMDB_strerror(rc));
 		return -1;
 	}
 	g->db = fl_xrealloc(g->db, (g->ndb + 1) * sizeof *g->db);
