@@ -28,7 +28,7 @@ static int cb_record(void *ctx, const fj_record *r)
 	n_rec++;
 	return 1;
 }
-static void cb_tuple(void *ctx, const flt_rec *r)
+static void cb_tuple(void *ctx, flt_rec *r)
 {
 	(void)ctx;
 	(void)r;

@@ -50,8 +50,9 @@ typedef struct fj_callbacks {
 	 * the record (duplicate). */
 	int (*record)(void *ctx, const fj_record *rec);
 	/* One tuple.  All core fields are set, source is 0, ordinal is the tuple's 1-based
-	 * position among all tuple strings of the member. */
-	void (*tuple)(void *ctx, const flt_rec *rec);
+	 * position among all tuple strings of the member.  The callee may change the record
+	 * (set its source, say): it is rebuilt for every tuple, and copying it costs. */
+	void (*tuple)(void *ctx, flt_rec *rec);
 	/* A problem at a byte offset of the member; detail is a short phrase. */
 	void (*problem)(void *ctx, enum fj_problem kind, uint64_t offset, const char *detail);
 	/* A top-level JSON object that is not a flow-log record (other Azure diagnostic logs,

@@ -158,17 +158,16 @@ static uint32_t member_source(extract *x)
 	return x->source;
 }
 
-static void cb_tuple(void *ctx, const flt_rec *in)
+static void cb_tuple(void *ctx, flt_rec *r)
 {
 	extract *x = ctx;
-	if (in->time_ms < x->since || in->time_ms >= x->until) {
+	if (r->time_ms < x->since || r->time_ms >= x->until) {
 		x->cur->out_of_range++;
 		return;
 	}
-	flt_rec r = *in;
-	r.source = member_source(x);
+	r->source = member_source(x);
 	x->cur->tuples++;
-	if (flt_writer_put(x->w, &r) != 0)
+	if (flt_writer_put(x->w, r) != 0)
 		fl_die(FL_EXIT_FATAL, "%s", flt_writer_error(x->w));
 }
 

@@ -44,7 +44,7 @@ static int on_record(void *ctx, const fj_record *r)
 	return (r->hash[0] & 7) != 0; /* drop some records, as a deduplicating caller would */
 }
 
-static void on_tuple(void *ctx, const flt_rec *r)
+static void on_tuple(void *ctx, flt_rec *r)
 {
 	char a[IP_STRLEN];
 	if (ip_format(r->src, a) >= IP_STRLEN || ip_format(r->dst, a) >= IP_STRLEN)

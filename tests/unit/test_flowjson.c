@@ -105,7 +105,7 @@ static int cb_record(void *ctx, const fj_record *r)
 	return keep;
 }
 
-static void cb_tuple(void *ctx, const flt_rec *r)
+static void cb_tuple(void *ctx, flt_rec *r)
 {
 	coll *c = ctx;
 	char s[IP_STRLEN], d[IP_STRLEN];
