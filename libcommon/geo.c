@@ -139,6 +139,13 @@ void geo_set_cache(geo *g, unsigned bits)
 	g->cache_mask = ((uint64_t)1 << bits) - 1;
 }
 
+/* Results depend on the data loaded, so loading more forgets them. */
+static void cache_clear(geo *g)
+{
+	if (g->cache)
+		memset(g->cache, 0, (size_t)(2 * (g->cache_mask + 1)) * sizeof *g->cache);
+}
+
 const char *geo_error(const geo *g)
 {
 	return g->err;
@@ -332,7 +339,7 @@ int geo_add_db(geo *g, const char *path, char *err, size_t errlen)
 		}
 	}
 	g->ndb++;
-	memset(g->cache, 0, g->cache ? (size_t)(2 * (g->cache_mask + 1)) * sizeof *g->cache : 0);
+	cache_clear(g);
 	return 0;
 }
 
@@ -416,7 +423,7 @@ int geo_load_service_tags(geo *g, const char *path, char *err, size_t errlen)
 	free(g->tags_desc);
 	g->tags = t;
 	g->tags_desc = fl_xstrdup(desc);
-	memset(g->cache, 0, g->cache ? (size_t)(2 * (g->cache_mask + 1)) * sizeof *g->cache : 0);
+	cache_clear(g);
 	return 0;
 }
 
