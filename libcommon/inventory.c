@@ -1182,8 +1182,9 @@ static void remote(inv *v, int ov, const uint8_t a[16], cset *s)
 			cset_add(s, &c);
 		}
 	}
-	/* 5. anywhere else */
-	for (size_t i = 0; !s->n && i < v->n_vnet_ix; i++) {
+	/* 5. anywhere else: every VNet holding it is a candidate */
+	int found = s->n > 0;
+	for (size_t i = 0; !found && i < v->n_vnet_ix; i++) {
 		int vn = v->vnet_ix[i].i;
 		if (vn != ov && pfx_best(&v->vnets[vn].sp, a) >= 0) {
 			cand_vnet(v, &c, vn, a);

@@ -185,8 +185,9 @@ static void start_writer(job *j, const flt_header *first)
 	flt_header_add_invocation(&h, j->argc, j->argv);
 	for (size_t i = 0; i < j->prov.nprov; i++)
 		flt_header_add_prov(&h, j->prov.prov[i].key, j->prov.prov[i].value);
-	for (int e = 0; e < 2; e++)
-		for (int f = 0; f < INV_NFIELDS; f++)
+	/* src and dst side by side, as Traffic Analytics lists them */
+	for (int f = 0; f < INV_NFIELDS; f++)
+		for (int e = 0; e < 2; e++)
 			j->my_col[e][f] = flt_header_column(&h, col_names[e][f], FLT_COL_STR, 1);
 	j->type_col = flt_header_column(&h, "flow_type", FLT_COL_STR, 1);
 	if (j->my_col[0][0] < 0 || j->type_col < 0 || j->my_col[1][INV_SITE] < 0)
@@ -337,8 +338,10 @@ static void put_annotated(job *j, flt_reader *r, const flt_rec *rec, const inv_r
 
 /* ---- summary ---------------------------------------------------------- */
 
-#define PATH_KEY (4 + FA_CONN_KEY)
+/* Level-1 keys are prefixed with the summary row they belong to (path id,
+ * destination port, protocol), so the flowagg key layout stays opaque. */
 #define SUM_KEY 7
+#define PATH_KEY (SUM_KEY + FA_CONN_KEY)
 
 static void conn_init(void *v) { fa_conn_init(v); }
 static void conn_merge(void *d, const void *s) { fa_conn_merge(d, s); }
@@ -366,7 +369,8 @@ static void summary_add(job *j, flt_reader *r, const flt_rec *rec, const inv_res
 	uint8_t key[PATH_KEY];
 	key[0] = (uint8_t)(path >> 24), key[1] = (uint8_t)(path >> 16);
 	key[2] = (uint8_t)(path >> 8), key[3] = (uint8_t)path;
-	fa_conn_key(rec, fa_observer_id(obs, len), key + 4);
+	key[4] = (uint8_t)(rec->dport >> 8), key[5] = (uint8_t)rec->dport, key[6] = rec->proto;
+	fa_conn_key(rec, fa_observer_id(obs, len), key + SUM_KEY);
 	fa_conn_add(agg_upsert(j->conns, key), rec);
 }
 
@@ -446,14 +450,13 @@ static void summary_cells(const row *w, char cells[NSUMCOLS][80], const char *p[
 static void fold_group(agg *edges, uint8_t **keys, fa_conn **vals, size_t n)
 {
 	uint8_t k[SUM_KEY];
-	memcpy(k, keys[0], 4);
-	memcpy(k + 4, keys[0] + 4 + 32, 3); /* dport (big-endian), proto */
+	memcpy(k, keys[0], SUM_KEY);
 	const uint8_t *lk[64];
 	const fa_conn *lv[64];
 	for (size_t done = 0; done < n;) {
 		size_t m = n - done < 64 ? n - done : 64;
 		for (size_t i = 0; i < m; i++)
-			lk[i] = keys[done + i] + 4, lv[i] = vals[done + i];
+			lk[i] = keys[done + i] + SUM_KEY, lv[i] = vals[done + i];
 		fa_edge_fold(agg_upsert(edges, k), lk, lv, m);
 		done += m;
 	}
@@ -469,7 +472,8 @@ static void print_summary(job *j, FILE *fp, int csv)
 	int rc;
 	/* The observers of one connection (same path, same 5-tuple) are adjacent. */
 	while ((rc = agg_next(j->conns, &kp, &vp)) > 0) {
-		if (ng && (memcmp(keys[0], kp, 4) || !fa_same_5tuple(keys[0] + 4, (const uint8_t *)kp + 4))) {
+		if (ng && (memcmp(keys[0], kp, SUM_KEY) ||
+		           !fa_same_5tuple(keys[0] + SUM_KEY, (const uint8_t *)kp + SUM_KEY))) {
 			fold_group(edges, keys, vals, ng);
 			for (size_t i = 0; i < ng; i++)
 				free(keys[i]), free(vals[i]);
