@@ -3,14 +3,18 @@
  *
  * Layout.  Entries (value then key, so the value sits at offset 0 of an
  * 8-byte-aligned slot whatever the key size, and no padding is spent
- * between them) live in a dense array split into fixed-size chunks: growth
- * adds a chunk instead of doubling, so entry memory tracks the key count
- * and entry pointers never move.  The hash index is a power-of-two array of
- * u32 slots, 0 = empty; a slot holds the entry number (1-based) in its low
- * log2(slots) bits and the otherwise unused high bits carry a tag taken
- * from hash bits that do not pick the slot, so most probes that land on a
- * foreign key are rejected without touching its entry.  Entry numbers fit
- * because entries < slots (load factor at most 3/4).
+ * between them) live in a dense array split into chunks: growth adds a
+ * chunk instead of doubling, so entry memory tracks the key count.  Chunks
+ * are 64 KiB while the table is small; an uncapped table big enough that a
+ * 2 MiB chunk is under 1/64 of its entries is repacked once into 2 MiB
+ * chunks backed by transparent huge pages, because random probes into a
+ * big table otherwise pay a TLB miss on top of each cache miss.  The hash
+ * index is a power-of-two array of u32 slots, 0 = empty; a slot holds the
+ * entry number (1-based) in its low log2(slots) bits and the otherwise
+ * unused high bits carry a tag taken from hash bits that do not pick the
+ * slot, so most probes that land on a foreign key are rejected without
+ * touching its entry.  Entry numbers fit because entries < slots (load
+ * factor at most 3/4).
  *
  * Probing is linear: sixteen slots share a cache line, and with tags the
  * longer clusters of linear probing cost comparisons of u32s only.  The
@@ -20,14 +24,16 @@
  * 10.7 bytes of index.
  *
  * The hash is a folded 64x64->128 multiply over 16-byte blocks keyed with
- * 128 random bits from getrandom() per table; nothing about the output
- * depends on it, since output is always sorted by key.
+ * 128 random bits from getrandom() per table (fast, and unpredictable to
+ * whoever chooses the addresses, though not a proven PRF like SipHash);
+ * nothing about the output depends on it, since output is sorted by key.
  *
  * Memory cap.  When a new key would take agg_memory() over the cap, the
- * entries are sorted by key (the index array is reused as the permutation,
- * so sorting costs no memory) and written as a run to an unlinked temporary
- * file; the table is cleared but keeps its chunks and index for the next
- * fill.  Runs are stacked by level: FANIN runs of one level are merged into
+ * entries are radix-sorted by key (the index array is reused as the
+ * permutation, so sorting costs no memory) and written as a run to an
+ * unlinked temporary file; the table is cleared but keeps its chunks and
+ * index for the next fill.  A batch spills before it starts if it might
+ * not fit, so the values it hands back stay valid together.  Runs are stacked by level: FANIN runs of one level are merged into
  * one run of the next, so each byte is rewritten about log_FANIN(runs)
  * times and at most (FANIN-1) runs per level stay open.  agg_next() merges
  * the remaining runs and the sorted in-memory entries with a binary heap,
