@@ -19,29 +19,64 @@ static void put_be16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A fixed mix of the 5-tuple's 37 bytes (see FA_K_HASH). */
+static uint32_t hash5(const uint8_t *k)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	for (int i = 0; i < 37; i += 8) {
+		uint64_t w = 0;
+		memcpy(&w, k + i, i + 8 <= 37 ? 8 : (size_t)(37 - i));
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
+	}
+	return (uint32_t)(h >> 32);
+}
+
 void fa_conn_key(const flt_rec *r, uint32_t observer, uint8_t key[FA_CONN_KEY])
 {
-	memcpy(key, r->src, 16);
-	memcpy(key + 16, r->dst, 16);
-	put_be16(key + 32, r->dport);
-	key[34] = r->proto;
-	put_be16(key + 35, r->sport);
-	key[37] = r->dir;
-	key[38] = (uint8_t)(observer >> 24);
-	key[39] = (uint8_t)(observer >> 16);
-	key[40] = (uint8_t)(observer >> 8);
-	key[41] = (uint8_t)observer;
-	key[42] = r->kind;
+	memcpy(key + FA_K_SRC, r->src, 16);
+	memcpy(key + FA_K_DST, r->dst, 16);
+	put_be16(key + FA_K_DPORT, r->dport);
+	key[FA_K_PROTO] = r->proto;
+	put_be16(key + FA_K_SPORT, r->sport);
+	put_be32(key + FA_K_HASH, hash5(key + FA_K_SRC));
+	key[FA_K_DIR] = r->dir;
+	put_be32(key + FA_K_OBS, observer);
+	key[FA_K_KIND] = r->kind;
 }
 
 uint32_t fa_key_observer(const uint8_t key[FA_CONN_KEY])
 {
-	return (uint32_t)key[38] << 24 | (uint32_t)key[39] << 16 | (uint32_t)key[40] << 8 | key[41];
+	return get_be32(key + FA_K_OBS);
+}
+
+void fa_key_fields(const uint8_t key[FA_CONN_KEY], flt_rec *r)
+{
+	memcpy(r->src, key + FA_K_SRC, 16);
+	memcpy(r->dst, key + FA_K_DST, 16);
+	r->dport = (uint16_t)(key[FA_K_DPORT] << 8 | key[FA_K_DPORT + 1]);
+	r->proto = key[FA_K_PROTO];
+	r->sport = (uint16_t)(key[FA_K_SPORT] << 8 | key[FA_K_SPORT + 1]);
+	r->dir = key[FA_K_DIR];
+	r->kind = key[FA_K_KIND];
 }
 
 int fa_same_5tuple(const uint8_t *a, const uint8_t *b)
 {
-	return memcmp(a, b, 37) == 0;
+	return memcmp(a, b, FA_K_DIR) == 0;
 }
 
 void fa_conn_init(void *v)
@@ -176,8 +211,8 @@ void fa_edge_fold(fa_edge *e, const uint8_t *const *keys, const fa_conn *const *
 		const fa_conn *l = lanes[i];
 		view v = { fa_conn_count(l), l->nd, { l->pkts_sd, l->bytes_sd, l->pkts_ds, l->bytes_ds },
 		           l->measured };
-		int same_nic = i && memcmp(keys[i] + 37, keys[i - 1] + 37, 5) == 0;
-		int same_end = i && keys[i][37] == keys[i - 1][37];
+		int same_nic = i && memcmp(keys[i] + FA_K_DIR, keys[i - 1] + FA_K_DIR, 5) == 0;
+		int same_end = i && keys[i][FA_K_DIR] == keys[i - 1][FA_K_DIR];
 		if (!same_nic && i) {
 			view_add(&end, &nic);
 			memset(&nic, 0, sizeof nic);

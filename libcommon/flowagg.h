@@ -38,10 +38,16 @@
 #define FA_NONE INT64_MAX /* "no such time" in min fields */
 #define FA_MAX_OBS 4      /* distinct observers kept per edge (more saturate) */
 
-/* Level 1 key: src, dst, dport (big-endian), proto, sport (big-endian),
- * direction, observer (big-endian), kind.  Big-endian so memcmp orders
- * numerically and all observers of one 5-tuple are adjacent. */
-#define FA_CONN_KEY 43
+/* Level 1 key: a hash of the 5-tuple, src, dst, dport, proto, sport,
+ * direction, observer, kind (numbers big-endian).  In key order all the
+ * observers of one 5-tuple are adjacent, which is all the fold needs; the
+ * leading hash makes the radix sort of the keys end after a few bytes
+ * instead of walking the zeros of IPv4-mapped addresses.  The hash is fixed
+ * (not seeded) so aggregate streams come out in the same order every run. */
+enum {
+	FA_K_HASH = 0, FA_K_SRC = 4, FA_K_DST = 20, FA_K_DPORT = 36, FA_K_PROTO = 38,
+	FA_K_SPORT = 39, FA_K_DIR = 41, FA_K_OBS = 42, FA_K_KIND = 46, FA_CONN_KEY = 47
+};
 typedef struct fa_conn {
 	uint32_t nb, nd;         /* B tuples, denied tuples */
 	uint32_t nce, measured;  /* C/E (and NSG v1 allowed) tuples; those with counters */
@@ -73,6 +79,8 @@ uint32_t fa_conn_count(const fa_conn *c);
 
 /* Fields of a level-1 key. */
 uint32_t fa_key_observer(const uint8_t key[FA_CONN_KEY]);
+/* src, dst, ports, proto, dir and kind of a level-1 key into r. */
+void fa_key_fields(const uint8_t key[FA_CONN_KEY], flt_rec *r);
 /* 1 when two level-1 keys are the same 5-tuple (differ at most by observer). */
 int fa_same_5tuple(const uint8_t *a, const uint8_t *b);
 

@@ -244,13 +244,7 @@ int fg_write_aggregate(flowgraph *g, flt_writer *w)
 		const fa_conn *v = vp;
 		flt_rec rec;
 		memset(&rec, 0, sizeof rec);
-		memcpy(rec.src, k, 16);
-		memcpy(rec.dst, k + 16, 16);
-		rec.dport = (uint16_t)(k[32] << 8 | k[33]);
-		rec.proto = k[34];
-		rec.sport = (uint16_t)(k[35] << 8 | k[36]);
-		rec.dir = k[37];
-		rec.kind = k[42];
+		fa_key_fields(k, &rec);
 		rec.action = 'A';
 		rec.time_ms = v->first;
 		const char *name = strpool_get(g->labels, name_of_observer(g, fa_key_observer(k)));
@@ -353,17 +347,17 @@ static void edge_key(const fg_node *s, const fg_node *d, const uint8_t *k5, uint
 {
 	memcpy(key, s, 17);
 	memcpy(key + 17, d, 17);
-	key[34] = k5[32];
-	key[35] = k5[33];
-	key[36] = k5[34];
+	key[34] = k5[FA_K_DPORT];
+	key[35] = k5[FA_K_DPORT + 1];
+	key[36] = k5[FA_K_PROTO];
 }
 
 static int fold_group(flowgraph *g, uint8_t **keys, fa_conn **vals, size_t n)
 {
 	fg_node s, d;
 	uint8_t key[EDGE_KEY];
-	map_node(g, keys[0], &s);
-	map_node(g, keys[0] + 16, &d);
+	map_node(g, keys[0] + FA_K_SRC, &s);
+	map_node(g, keys[0] + FA_K_DST, &d);
 	edge_key(&s, &d, keys[0], key);
 	fa_edge_fold(agg_upsert(g->edges, key), (const uint8_t *const *)keys,
 	             (const fa_conn *const *)vals, n);
