@@ -3,7 +3,9 @@
  * aggregation core, with fl-graph's shapes: a 36-byte key, an 80-byte value,
  * keys drawn uniformly from a pool of N distinct keys (uniform is the worst
  * case: real traffic repeats hot edges, which stay in cache).
- *   agg-speed [-u upserts] [-r repeats] [N...]      (default N: 10k 100k 1M 4M)
+ *   agg-speed [-u upserts] [-r repeats] [-m max_memory] [N...]
+ * (default N: 10k 100k 1M 4M; -m caps the table, so the figures include
+ * spilling and the final merge).
  * Each N is run with agg_upsert() ("single") and agg_upsert_batch() of 256
  * keys ("batch").  For each N: "insert" is N first-time upserts (growth included), "upsert"
  * is -u random upserts of existing keys, "drain" is agg_next over the result
@@ -83,11 +85,13 @@ typedef struct result {
 	double insert, upsert, drain, bytes_per_key;
 } result;
 
+static size_t max_memory;
+
 static result run_once(const unsigned char *pool, size_t n, size_t upserts, unsigned char *blk,
                        uint64_t seed, int batch)
 {
 	agg_ops ops = { KS, sizeof(val), v_init, v_merge };
-	agg *a = agg_new(&ops, 0, NULL);
+	agg *a = agg_new(&ops, max_memory, NULL);
 	result r;
 	double t = 0, t0;
 
@@ -98,7 +102,7 @@ static result run_once(const unsigned char *pool, size_t n, size_t upserts, unsi
 		t += now() - t0;
 	}
 	r.insert = (double)n / t;
-	r.bytes_per_key = (double)agg_memory(a) / (double)agg_size(a);
+	r.bytes_per_key = (double)agg_memory(a) / (double)(agg_size(a) ? agg_size(a) : 1);
 
 	t = 0;
 	for (size_t done = 0; done < upserts; done += BLOCK) {
@@ -114,8 +118,11 @@ static result run_once(const unsigned char *pool, size_t n, size_t upserts, unsi
 	const void *k, *v;
 	size_t seen = 0;
 	t0 = now();
-	while (agg_next(a, &k, &v) > 0)
+	int rc;
+	while ((rc = agg_next(a, &k, &v)) > 0)
 		seen++;
+	if (rc < 0)
+		fl_die(FL_EXIT_FATAL, "%s", agg_error(a));
 	r.drain = (double)seen / (now() - t0);
 	if (seen != n)
 		fl_die(FL_EXIT_FATAL, "expected %zu keys, got %zu", n, seen);
@@ -133,12 +140,14 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-u") && i + 1 < argc)
 			upserts = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "-m") && i + 1 < argc)
+			max_memory = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "-r") && i + 1 < argc)
 			repeats = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (argv[i][0] >= '1' && argv[i][0] <= '9' && nsizes < 64)
 			sizes[nsizes++] = strtoull(argv[i], NULL, 10);
 		else
-			fl_die(FL_EXIT_USAGE, "usage: agg-speed [-u upserts] [-r repeats] [N...]");
+			fl_die(FL_EXIT_USAGE, "usage: agg-speed [-u upserts] [-r repeats] [-m max_memory] [N...]");
 	}
 	if (!nsizes)
 		for (nsizes = 0; nsizes < sizeof def / sizeof *def; nsizes++)
