@@ -4,11 +4,13 @@
 #include "edgeagg.h"
 #include "ip.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define AMBIGUOUS UINT32_MAX
+#define FG_BATCH 32 /* tuples per batched upsert (at most AGG_BATCH_MAX) */
 #define EDGE_KEY 37 /* src node 17, dst node 17, dport (big-endian) 2, proto 1 */
 enum { FG_XLABEL = 3 }; /* a label standing for external addresses */
 
@@ -36,6 +38,11 @@ struct flowgraph {
 	int col_src, col_dst, xcol_src, xcol_dst;
 	int agg_col[N_AGG_COLS];
 	int is_agg;
+	/* Tuples wait in a batch so their table slots are fetched together. */
+	fg_stats st;
+	uint8_t batch_keys[FG_BATCH][FA_CONN_KEY];
+	flt_rec batch_recs[FG_BATCH];
+	size_t nbatch;
 	char err[256];
 };
 
@@ -184,6 +191,8 @@ static int64_t join64(uint32_t lo, uint32_t hi)
 	return (int64_t)((uint64_t)hi << 32 | lo);
 }
 
+static void flush_batch(flowgraph *g);
+
 static void add_aggregate(flowgraph *g, flt_reader *r, const flt_rec *rec, uint32_t obs)
 {
 	const int *c = g->agg_col;
@@ -204,6 +213,15 @@ static void add_aggregate(flowgraph *g, flt_reader *r, const flt_rec *rec, uint3
 	agg_merge_in(g->conns, key, &v);
 }
 
+static void flush_batch(flowgraph *g)
+{
+	void *vals[FG_BATCH];
+	agg_upsert_batch(g->conns, g->batch_keys, g->nbatch, vals);
+	for (size_t i = 0; i < g->nbatch; i++)
+		fa_conn_add(vals[i], &g->batch_recs[i]);
+	g->nbatch = 0;
+}
+
 int fg_add(flowgraph *g, flt_reader *r, const flt_rec *rec)
 {
 	if (g->seg != flt_reader_epoch(r))
@@ -214,9 +232,11 @@ int fg_add(flowgraph *g, flt_reader *r, const flt_rec *rec)
 	if (g->is_agg) {
 		add_aggregate(g, r, rec, obs);
 	} else {
-		uint8_t key[FA_CONN_KEY];
-		fa_conn_key(rec, obs, key);
-		fa_conn_add(agg_upsert(g->conns, key), rec);
+		/* fa_conn_add reads only the core fields: the columns are not copied */
+		fa_conn_key(rec, obs, g->batch_keys[g->nbatch]);
+		memcpy(&g->batch_recs[g->nbatch], rec, offsetof(flt_rec, col));
+		if (++g->nbatch == FG_BATCH)
+			flush_batch(g);
 	}
 	if (g->map.by != FG_BY_IP || g->map.ext == FG_EXT_COLUMN)
 		learn_labels(g, r, rec, obs);
@@ -239,6 +259,7 @@ int fg_write_aggregate(flowgraph *g, flt_writer *w)
 {
 	const void *kp, *vp;
 	int rc;
+	flush_batch(g);
 	while ((rc = agg_next(g->conns, &kp, &vp)) > 0) {
 		const uint8_t *k = kp;
 		const fa_conn *v = vp;
@@ -390,6 +411,10 @@ int fg_edges(flowgraph *g, fg_edge **edges, size_t *n)
 		keys[i] = fl_xmalloc(FA_CONN_KEY);
 		vals[i] = fl_xmalloc(sizeof(fa_conn));
 	}
+	flush_batch(g);
+	g->st.conn_keys = agg_size(g->conns);
+	g->st.conn_runs = agg_runs(g->conns);
+	g->st.conn_bytes = agg_memory(g->conns);
 	g->edges = agg_new(&edge_ops, 0, NULL);
 	/* Observers of one 5-tuple are adjacent in key order. */
 	while ((rc = agg_next(g->conns, &kp, &vp)) > 0) {
@@ -420,6 +445,8 @@ int fg_edges(flowgraph *g, fg_edge **edges, size_t *n)
 		snprintf(g->err, sizeof g->err, "%s", agg_error(g->conns));
 		return -1;
 	}
+	g->st.edges = agg_size(g->edges);
+	g->st.edge_bytes = agg_memory(g->edges);
 	size_t cap = agg_size(g->edges) + 1;
 	g->out = fl_xmalloc(cap * sizeof *g->out);
 	g->nout = 0;
@@ -507,6 +534,12 @@ int fg_node_external(const flowgraph *g, const fg_node *n)
 uint64_t fg_tuples(const flowgraph *g)
 {
 	return g->tuples;
+}
+
+void fg_get_stats(const flowgraph *g, fg_stats *st)
+{
+	*st = g->st;
+	st->tuples = g->tuples;
 }
 
 const char *fg_error(const flowgraph *g)

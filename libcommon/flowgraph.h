@@ -73,6 +73,18 @@ int fg_node_cmp(const flowgraph *g, const fg_node *a, const fg_node *b);
  * multicast or documentation addresses, or a label of such addresses. */
 int fg_node_external(const flowgraph *g, const fg_node *n);
 uint64_t fg_tuples(const flowgraph *g);
+
+/* What the aggregation held, for --stats and the benchmarks. */
+typedef struct fg_stats {
+	uint64_t tuples;          /* records added */
+	uint64_t conn_keys;       /* (5-tuple, observer) keys in memory at the end */
+	unsigned conn_runs;       /* spill runs written */
+	size_t conn_bytes;        /* memory of that table at the end */
+	uint64_t edges;
+	size_t edge_bytes;        /* memory of the edge table */
+} fg_stats;
+/* Valid after fg_edges(). */
+void fg_get_stats(const flowgraph *g, fg_stats *st);
 const char *fg_error(const flowgraph *g);
 void fg_free(flowgraph *g);
 

@@ -35,6 +35,7 @@ static const fl_option options[] = {
 	{ "hub-fan-in", 265, "N", "a node with N or more internal clients is a shared hub (default 10)" },
 	{ "merge", 'm', NULL, "inputs are aggregates written with --format flt" },
 	{ "max-memory", 266, "SIZE", "memory for the aggregation before spilling to disk (default 1G)" },
+	{ "stats", 's', NULL, "print what the aggregation held on standard error" },
 	{ NULL, 0, NULL, NULL }
 };
 static const char usage_line[] = "[options] [FILE...]\n"
@@ -43,7 +44,7 @@ static const char usage_line[] = "[options] [FILE...]\n"
 typedef struct opts {
 	enum fmt fmt;
 	const char *out;
-	int force, apps_table, merge, by_app;
+	int force, apps_table, merge, by_app, stats;
 	size_t top;
 	uint64_t min_bytes;
 	int proto;              /* -1: any */
@@ -162,6 +163,7 @@ static void parse_options(int argc, char **argv, opts *o, int *first)
 		case 265: o->ao.hub_fan_in = (unsigned)parse_u64(arg, "--hub-fan-in"); break;
 		case 'm': o->merge = 1; break;
 		case 266: o->max_memory = parse_size(arg); break;
+		case 's': o->stats = 1; break;
 		}
 	}
 	if (o->fmt == F_FLT && (o->top || o->min_bytes || o->apps_table || o->by_app ||
@@ -541,6 +543,17 @@ static void write_apps(FILE *fp, const flowgraph *g, const apps *a)
 	}
 }
 
+static void print_stats(const flowgraph *g)
+{
+	fg_stats st;
+	fg_get_stats(g, &st);
+	fprintf(stderr, "tuples           %" PRIu64 "\n", st.tuples);
+	fprintf(stderr, "connection keys  %" PRIu64 " in memory (%.1f MB), %u spill runs\n",
+	        st.conn_keys, st.conn_bytes / 1e6, st.conn_runs);
+	fprintf(stderr, "edges            %" PRIu64 " (%.1f MB, %.0f bytes per edge)\n", st.edges,
+	        st.edge_bytes / 1e6, st.edges ? (double)st.edge_bytes / (double)st.edges : 0.0);
+}
+
 int main(int argc, char **argv)
 {
 	opts o;
@@ -595,6 +608,8 @@ int main(int argc, char **argv)
 		else
 			write_dot(out.fp, g, e, n, a);
 		apps_free(a);
+		if (o.stats)
+			print_stats(g);
 	}
 	fl_output_commit(&out);
 	flt_header_free(&h);
