@@ -1605,23 +1605,10 @@ static double fnum(const char *opt, const char *s, double lo, double hi)
 
 static int64_t size_arg(const char *s)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		bad("size", s, "not a size");
-	unsigned long long mul = 1;
-	if (*end == 'K' || *end == 'k')
-		mul = 1ULL << 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		mul = 1ULL << 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		mul = 1ULL << 30, end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || v == 0 || v > (1ULL << 40) / mul)
+	uint64_t v;
+	if (fl_parse_size(s, &v) != 0)
 		bad("size", s, "expected a positive size such as 500M or 1G (at most 1T)");
-	return (int64_t)(v * mul);
+	return (int64_t)v;
 }
 
 static int dir_nonempty(const char *path)

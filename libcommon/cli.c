@@ -408,3 +408,26 @@ int fl_parse_duration(const char *s, int64_t *ms)
 	*ms = total;
 	return 0;
 }
+
+int fl_parse_size(const char *s, uint64_t *bytes)
+{
+	char *end;
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10), mul = 1;
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'K': case 'k': mul = 1ULL << 10; end++; break;
+	case 'M': case 'm': mul = 1ULL << 20; end++; break;
+	case 'G': case 'g': mul = 1ULL << 30; end++; break;
+	case 'T': case 't': mul = 1ULL << 40; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || v == 0 || v > (1ULL << 40) / mul)
+		return -1;
+	*bytes = v * mul;
+	return 0;
+}

@@ -65,6 +65,9 @@ int fl_parse_time(const char *s, int64_t *ms);
 size_t fl_format_time(int64_t ms, char *buf);
 /* Durations: "7d", "36h", "90m", "45s", "500ms", combinations ("1d12h"). */
 int fl_parse_duration(const char *s, int64_t *ms);
+/* Sizes: "500M", "64K", "2G", "1T", an optional B; -1 when not a positive
+ * size of at most 1 TiB. */
+int fl_parse_size(const char *s, uint64_t *bytes);
 /* Days since 1970-01-01 for a civil date (proleptic Gregorian). */
 int64_t fl_days_from_civil(int64_t y, unsigned m, unsigned d);
 

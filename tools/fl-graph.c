@@ -69,19 +69,10 @@ static uint64_t parse_u64(const char *s, const char *what)
 
 static size_t parse_size(const char *s)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	unsigned long long mul = 1;
-	if (*end == 'K' || *end == 'k')
-		mul = 1ULL << 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		mul = 1ULL << 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		mul = 1ULL << 30, end++;
-	if (errno || end == s || *end || *s == '-' || v == 0 || v > (SIZE_MAX >> 30))
+	uint64_t v;
+	if (fl_parse_size(s, &v) != 0 || v > SIZE_MAX)
 		fl_die(FL_EXIT_USAGE, "bad size '%s' (e.g. 64M, 2G)", s);
-	return (size_t)(v * mul);
+	return (size_t)v;
 }
 
 static void parse_by(opts *o, const char *s)

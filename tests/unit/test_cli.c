@@ -70,6 +70,24 @@ START_TEST(durations)
 }
 END_TEST
 
+START_TEST(sizes)
+{
+	uint64_t b;
+	ck_assert_int_eq(fl_parse_size("64K", &b), 0);
+	ck_assert_uint_eq(b, 65536);
+	ck_assert_int_eq(fl_parse_size("2G", &b), 0);
+	ck_assert_uint_eq(b, 2ULL << 30);
+	ck_assert_int_eq(fl_parse_size("500MB", &b), 0);
+	ck_assert_uint_eq(b, 500ULL << 20);
+	ck_assert_int_eq(fl_parse_size("1T", &b), 0);
+	ck_assert_int_eq(fl_parse_size("2T", &b), -1);
+	ck_assert_int_eq(fl_parse_size("0", &b), -1);
+	ck_assert_int_eq(fl_parse_size("-5M", &b), -1);
+	ck_assert_int_eq(fl_parse_size("5X", &b), -1);
+	ck_assert_int_eq(fl_parse_size("", &b), -1);
+}
+END_TEST
+
 START_TEST(output_atomic)
 {
 	char dir[] = "/tmp/fl-cli-XXXXXX", path[64], tmpname[80];
@@ -101,6 +119,7 @@ int main(void)
 	tcase_add_test(tc, time_forms);
 	tcase_add_test(tc, time_format_round_trip);
 	tcase_add_test(tc, durations);
+	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, output_atomic);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
