@@ -910,8 +910,8 @@ static void cset_add(cset *s, const cand *c)
 	s->n++;
 }
 
-/* The NIC holding address a inside VNet vn, or -1. */
-static int nic_in_vnet(const inv *v, int vn, const uint8_t a[16])
+/* The ipConfiguration holding address a inside VNet vn, or NULL. */
+static const nicip_t *nic_in_vnet(const inv *v, int vn, const uint8_t a[16])
 {
 	size_t lo = 0, hi = v->n_nicips;
 	while (lo < hi) {
@@ -926,9 +926,9 @@ static int nic_in_vnet(const inv *v, int vn, const uint8_t a[16])
 		if (memcmp(c->a, a, 16))
 			break;
 		if (c->has_addr && c->subnet >= 0 && v->subnets[c->subnet].vnet == vn)
-			return c->nic;
+			return c;
 	}
-	return -1;
+	return NULL;
 }
 
 static void cand_vnet(const inv *v, cand *c, int vn, const uint8_t *a)
@@ -950,9 +950,11 @@ static void cand_vnet(const inv *v, cand *c, int vn, const uint8_t *a)
 		if (l > best)
 			best = l, c->f[INV_SUBNET] = s->name;
 	}
-	int ni = nic_in_vnet(v, vn, a);
-	if (ni >= 0) {
-		const nic_t *nic = &v->nics[ni];
+	const nicip_t *ip = nic_in_vnet(v, vn, a);
+	if (ip) {
+		/* the NIC's own subnet: the VNet's subnet list may be incomplete */
+		const nic_t *nic = &v->nics[ip->nic];
+		c->f[INV_SUBNET] = v->subnets[ip->subnet].name;
 		c->f[INV_RG] = nic->rg;
 		c->f[INV_NIC] = nic->name;
 		c->f[INV_VM] = nic->vm;

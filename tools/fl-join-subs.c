@@ -224,8 +224,10 @@ static void new_segment(job *j, flt_reader *r)
 	j->epoch = flt_reader_epoch(r);
 	j->tag_col[0] = find_col(rh, "src_service_tag", FLT_COL_STR);
 	j->tag_col[1] = find_col(rh, "dst_service_tag", FLT_COL_STR);
-	memset(j->dmap, 0, j->ndmap * sizeof *j->dmap);
-	memset(j->smap, 0, j->nsmap * sizeof *j->smap);
+	if (j->ndmap)
+		memset(j->dmap, 0, j->ndmap * sizeof *j->dmap);
+	if (j->nsmap)
+		memset(j->smap, 0, j->nsmap * sizeof *j->smap);
 	/* The writer's columns found by name in this segment; ours are set,
 	 * never copied, so a second run over its own output re-annotates. */
 	for (int c = 0; c < FLT_MAX_COLS; c++) {
