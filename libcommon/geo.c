@@ -13,8 +13,10 @@
  *
  * Cache.  Keys are addresses chosen by whoever sends the packets, so the
  * set index comes from a hash seeded from getrandom(): nobody can aim
- * collisions at one set.  Two ways per set, the newer in way 0, so a pair
- * of hot addresses sharing a set does not evict each other.
+ * collisions at one set.  A set is one 64-byte cache line: three keys and
+ * three ids of distinct results (the full results, 24 bytes, would not fit;
+ * there are far fewer distinct results than addresses).  Ways are kept
+ * most recent first, so hot addresses sharing a set do not evict each other.
  */
 #include "geo.h"
 
@@ -34,18 +36,19 @@
 #include "prefixes.h"
 #include "strpool.h"
 
-#define GEO_CACHE_BITS_DEFAULT 15
+#define GEO_CACHE_BITS_DEFAULT 15 /* 32768 sets of 3: 98304 addresses, 2 MiB */
+#define GEO_RESULTS_MAX (1u << 20)
 
 typedef struct geo_db {
 	MMDB_s mmdb;
 	char *desc;
 } geo_db;
 
-typedef struct cache_entry {
-	uint8_t key[16];
-	geo_result r;
-	uint8_t used;
-} cache_entry;
+typedef struct cache_set {
+	uint8_t key[3][16];
+	uint32_t id[3]; /* result ids, 0 = empty way */
+	uint32_t pad;
+} cache_set;
 
 struct geo {
 	geo_db *db;
@@ -53,8 +56,14 @@ struct geo {
 	prefix_table *tags;
 	char *tags_desc;
 	strpool *pool;
-	cache_entry *cache; /* 2 << bits entries: way 0 and way 1 of each set */
+	cache_set *cache;
 	uint64_t cache_mask; /* sets - 1 */
+	/* distinct results, interned: res[id], id >= 1 */
+	geo_result *res;
+	uint32_t nres, res_cap;
+	uint32_t *rindex;    /* open addressing over ids, 0 = free */
+	uint32_t rindex_mask;
+	uint64_t res_epoch;
 	uint64_t seed0, seed1;
 	geo_stats st;
 	char err[512];
@@ -123,6 +132,8 @@ void geo_free(geo *g)
 	free(g->tags_desc);
 	strpool_free(g->pool);
 	free(g->cache);
+	free(g->res);
+	free(g->rindex);
 	free(g);
 }
 
@@ -135,15 +146,19 @@ void geo_set_cache(geo *g, unsigned bits)
 		return;
 	if (bits > 24)
 		bits = 24;
-	g->cache = fl_xcalloc((size_t)2 << bits, sizeof *g->cache);
-	g->cache_mask = ((uint64_t)1 << bits) - 1;
+	size_t n = (size_t)1 << bits;
+	g->cache = aligned_alloc(64, n * sizeof *g->cache);
+	if (!g->cache)
+		fl_die(FL_EXIT_FATAL, "out of memory");
+	memset(g->cache, 0, n * sizeof *g->cache);
+	g->cache_mask = n - 1;
 }
 
 /* Results depend on the data loaded, so loading more forgets them. */
 static void cache_clear(geo *g)
 {
 	if (g->cache)
-		memset(g->cache, 0, (size_t)(2 * (g->cache_mask + 1)) * sizeof *g->cache);
+		memset(g->cache, 0, (size_t)(g->cache_mask + 1) * sizeof *g->cache);
 }
 
 const char *geo_error(const geo *g)
@@ -465,30 +480,121 @@ static int resolve(geo *g, const uint8_t a[16], geo_result *r)
 	return 0;
 }
 
-int geo_lookup(geo *g, const uint8_t a[16], geo_result *out)
+static uint64_t result_hash(const geo_result *r)
+{
+	uint64_t h = fold(r->country ^ ((uint64_t)r->city << 32) ^ 0x243F6A8885A308D3ull, r->asn ^
+	                  ((uint64_t)r->asorg << 32) ^ 0x9E3779B97F4A7C15ull);
+	return fold(h ^ r->tag ^ ((uint64_t)r->cls << 40), 0xC2B2AE3D27D4EB4Full);
+}
+
+static int same_result(const geo_result *x, const geo_result *y)
+{
+	return x->country == y->country && x->city == y->city && x->asn == y->asn &&
+	       x->asorg == y->asorg && x->tag == y->tag && x->cls == y->cls;
+}
+
+static void results_reset(geo *g)
+{
+	g->nres = 0;
+	if (g->rindex)
+		memset(g->rindex, 0, ((size_t)g->rindex_mask + 1) * sizeof *g->rindex);
+	cache_clear(g);
+	g->res_epoch++;
+}
+
+static void rindex_grow(geo *g)
+{
+	size_t n = g->rindex ? ((size_t)g->rindex_mask + 1) * 2 : 1024;
+	free(g->rindex);
+	g->rindex = fl_xcalloc(n, sizeof *g->rindex);
+	g->rindex_mask = (uint32_t)(n - 1);
+	for (uint32_t id = 1; id <= g->nres; id++) {
+		size_t k = result_hash(&g->res[id]) & g->rindex_mask;
+		while (g->rindex[k])
+			k = (k + 1) & g->rindex_mask;
+		g->rindex[k] = id;
+	}
+}
+
+/* The id of a result, added when new. */
+static uint32_t intern_result(geo *g, const geo_result *r)
+{
+	if (g->nres + 1 >= GEO_RESULTS_MAX)
+		results_reset(g);
+	if (!g->rindex || (size_t)(g->nres + 1) * 2 > (size_t)g->rindex_mask + 1)
+		rindex_grow(g);
+	size_t k = result_hash(r) & g->rindex_mask;
+	for (uint32_t id; (id = g->rindex[k]) != 0; k = (k + 1) & g->rindex_mask)
+		if (same_result(&g->res[id], r))
+			return id;
+	if (g->nres + 2 > g->res_cap) {
+		g->res_cap = g->res_cap ? g->res_cap * 2 : 1024;
+		g->res = fl_xrealloc(g->res, (size_t)g->res_cap * sizeof *g->res);
+	}
+	g->res[++g->nres] = *r;
+	g->rindex[k] = g->nres;
+	return g->nres;
+}
+
+const geo_result *geo_result_of(const geo *g, uint32_t id)
+{
+	return id && id <= g->nres ? &g->res[id] : NULL;
+}
+
+uint64_t geo_results_epoch(const geo *g)
+{
+	return g->res_epoch;
+}
+
+void geo_prefetch(const geo *g, const uint8_t a[16])
+{
+	if (g->cache)
+		__builtin_prefetch(&g->cache[addr_hash(g, a) & g->cache_mask]);
+}
+
+uint32_t geo_lookup_id(geo *g, const uint8_t a[16])
 {
 	g->st.lookups++;
-	if (!g->cache)
-		return resolve(g, a, out);
-	cache_entry *set = &g->cache[2 * (addr_hash(g, a) & g->cache_mask)];
-	if (set[0].used && memcmp(set[0].key, a, 16) == 0) {
-		g->st.cache_hits++;
-		*out = set[0].r;
-		return 0;
+	geo_result r;
+	if (!g->cache) {
+		if (resolve(g, a, &r) != 0)
+			return 0;
+		return intern_result(g, &r);
 	}
-	if (set[1].used && memcmp(set[1].key, a, 16) == 0) {
-		g->st.cache_hits++;
-		*out = set[1].r;
-		cache_entry tmp = set[0];
-		set[0] = set[1];
-		set[1] = tmp;
-		return 0;
+	cache_set *set = &g->cache[addr_hash(g, a) & g->cache_mask];
+	for (int w = 0; w < 3; w++) {
+		if (set->id[w] && memcmp(set->key[w], a, 16) == 0) {
+			uint32_t id = set->id[w];
+			g->st.cache_hits++;
+			/* most recent first */
+			for (; w > 0; w--) {
+				memcpy(set->key[w], set->key[w - 1], 16);
+				set->id[w] = set->id[w - 1];
+			}
+			memcpy(set->key[0], a, 16);
+			set->id[0] = id;
+			return id;
+		}
 	}
-	if (resolve(g, a, out) != 0)
+	if (resolve(g, a, &r) != 0)
+		return 0;
+	uint64_t epoch = g->res_epoch;
+	uint32_t id = intern_result(g, &r);
+	if (epoch == g->res_epoch) {
+		memmove(set->key[1], set->key[0], 32);
+		set->id[2] = set->id[1];
+		set->id[1] = set->id[0];
+	}
+	memcpy(set->key[0], a, 16);
+	set->id[0] = id;
+	return id;
+}
+
+int geo_lookup(geo *g, const uint8_t a[16], geo_result *out)
+{
+	uint32_t id = geo_lookup_id(g, a);
+	if (!id)
 		return -1;
-	set[1] = set[0];
-	memcpy(set[0].key, a, 16);
-	set[0].r = *out;
-	set[0].used = 1;
+	*out = g->res[id];
 	return 0;
 }

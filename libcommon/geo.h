@@ -34,10 +34,22 @@ void geo_free(geo *g);
 int geo_add_db(geo *g, const char *path, char *err, size_t errlen);
 /* Loads ServiceTags_Public_*.json.  -1 and a message in err on failure. */
 int geo_load_service_tags(geo *g, const char *path, char *err, size_t errlen);
-/* Cache of 2^bits two-way sets; 0 turns the cache off (to check it). */
+/* Cache of 2^bits three-way sets (64 bytes each); 0 turns the cache off
+ * (to check it). */
 void geo_set_cache(geo *g, unsigned bits);
 /* 0, or -1 when a database lookup fails (damage past the probe; geo_error). */
 int geo_lookup(geo *g, const uint8_t addr[16], geo_result *out);
+/* The same as a dense id of the distinct result (1, 2, ...), 0 on failure.
+ * Callers keep per-result data (their own string ids) indexed by it.  Ids
+ * stay valid while geo_results_epoch() is unchanged: when the number of
+ * distinct results reaches a cap, the table starts afresh, so memory stays
+ * bounded whatever the input. */
+uint32_t geo_lookup_id(geo *g, const uint8_t addr[16]);
+/* Starts loading the cache line of addr, so a lookup a little later does
+ * not wait for memory. */
+void geo_prefetch(const geo *g, const uint8_t addr[16]);
+const geo_result *geo_result_of(const geo *g, uint32_t id);
+uint64_t geo_results_epoch(const geo *g);
 const char *geo_error(const geo *g);
 
 const char *geo_str(const geo *g, uint32_t id); /* "" for 0 */

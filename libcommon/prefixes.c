@@ -19,6 +19,7 @@ typedef struct pentry {
 typedef struct plevel {
 	unsigned len;
 	size_t start, count; /* a run of t->e, sorted by (hi, lo) */
+	uint64_t min_hi, max_hi; /* lets a lookup skip the level without a search */
 } plevel;
 
 struct prefix_table {
@@ -119,7 +120,7 @@ void prefix_table_build(prefix_table *t, prefix_prefer_fn prefer, void *ctx)
 		size_t j = i;
 		while (j < t->n && t->e[j].len == t->e[i].len)
 			j++;
-		t->level[t->nlevels++] = (plevel){ t->e[i].len, i, j - i };
+		t->level[t->nlevels++] = (plevel){ t->e[i].len, i, j - i, t->e[i].hi, t->e[j - 1].hi };
 		i = j;
 	}
 	t->built = 1;
@@ -133,6 +134,10 @@ int prefix_table_lookup(const prefix_table *t, const uint8_t addr[16], uint32_t 
 		const plevel *lv = &t->level[l];
 		uint64_t hi = ahi, lo = alo;
 		mask(&hi, &lo, lv->len);
+		/* IPv4 (::ffff:0:0/96) and IPv6 prefixes sit far apart: most levels
+		 * hold only the other family */
+		if (hi < lv->min_hi || hi > lv->max_hi)
+			continue;
 		const pentry *e = t->e + lv->start;
 		size_t a = 0, b = lv->count;
 		while (a < b) {

@@ -59,12 +59,20 @@ typedef struct job {
 	uint32_t cls_id[IP_CLASS_COUNT];
 	uint32_t *gmap;         /* geo string id -> writer id + 1 */
 	size_t gmap_cap;
+	uint32_t (*rvals)[C_N]; /* geo result id -> column values, [0][0] = 0 when not yet */
+	size_t rvals_cap;
+	uint64_t rvals_epoch;
 	/* reader ids of the current segment -> writer id + 1 */
 	uint64_t epoch;
 	uint32_t *dmap, *smap;
 	size_t dmap_cap, smap_cap;
 	int colmap[FLT_MAX_COLS];
 	uint8_t colstr[FLT_MAX_COLS];
+	/* Tuples of one flow log come in runs from one VM: the last address
+	 * of each side and its column values skip the cache and the mapping. */
+	uint8_t last[2][16];
+	uint32_t last_id[2];    /* 0: none */
+	uint64_t last_epoch[2]; /* geo_results_epoch() of last_id */
 	int argc;
 	char **argv;
 	uint64_t tuples;
@@ -228,17 +236,49 @@ static inline uint32_t map_geo(job *j, uint32_t id)
 	return j->gmap[id] - 1;
 }
 
+/* Column values of a geo result, in writer ids. */
+static const uint32_t *result_values(job *j, uint32_t id)
+{
+	if (geo_results_epoch(j->g) != j->rvals_epoch) {
+		j->rvals_epoch = geo_results_epoch(j->g);
+		if (j->rvals)
+			memset(j->rvals, 0, j->rvals_cap * sizeof *j->rvals);
+	}
+	if (id >= j->rvals_cap) {
+		size_t n = j->rvals_cap ? j->rvals_cap : 1024;
+		while (n <= id)
+			n *= 2;
+		j->rvals = fl_xrealloc(j->rvals, n * sizeof *j->rvals);
+		memset(j->rvals + j->rvals_cap, 0, (n - j->rvals_cap) * sizeof *j->rvals);
+		j->rvals_cap = n;
+	}
+	uint32_t *v = j->rvals[id];
+	if (!v[C_CLASS]) { /* every class has a nonzero id, so 0 means not mapped yet */
+		const geo_result *g = geo_result_of(j->g, id);
+		v[C_COUNTRY] = map_geo(j, g->country);
+		v[C_CITY] = map_geo(j, g->city);
+		v[C_ASN] = map_geo(j, g->asn);
+		v[C_ASORG] = map_geo(j, g->asorg);
+		v[C_TAG] = map_geo(j, g->tag);
+		v[C_CLASS] = j->cls_id[g->cls];
+	}
+	return v;
+}
+
 static void annotate(job *j, flt_rec *o, const uint8_t a[16], int side)
 {
-	geo_result g;
-	if (geo_lookup(j->g, a, &g) != 0)
-		fl_die(FL_EXIT_USAGE, "%s", geo_error(j->g));
-	o->col[j->col[2 * C_CLASS + side]] = j->cls_id[g.cls];
-	o->col[j->col[2 * C_COUNTRY + side]] = map_geo(j, g.country);
-	o->col[j->col[2 * C_CITY + side]] = map_geo(j, g.city);
-	o->col[j->col[2 * C_ASN + side]] = map_geo(j, g.asn);
-	o->col[j->col[2 * C_ASORG + side]] = map_geo(j, g.asorg);
-	o->col[j->col[2 * C_TAG + side]] = map_geo(j, g.tag);
+	uint32_t id = j->last_id[side];
+	if (!id || memcmp(j->last[side], a, 16) != 0 ||
+	    geo_results_epoch(j->g) != j->last_epoch[side]) {
+		if (!(id = geo_lookup_id(j->g, a)))
+			fl_die(FL_EXIT_USAGE, "%s", geo_error(j->g));
+		memcpy(j->last[side], a, 16);
+		j->last_id[side] = id;
+		j->last_epoch[side] = geo_results_epoch(j->g);
+	}
+	const uint32_t *v = result_values(j, id);
+	for (int c = 0; c < C_N; c++)
+		o->col[j->col[2 * c + side]] = v[c];
 }
 
 /* One input: 0, or -1 on a damaged stream. */
@@ -252,6 +292,11 @@ static int copy_input(job *j, FILE *fp, const char *name)
 	while (rc >= 0 && (rc = flt_reader_next(r, &rec)) > 0) {
 		if (__builtin_expect(flt_reader_epoch(r) != j->epoch, 0))
 			segment_reset(j, r);
+		/* the cache lines load while the record is remapped */
+		if (memcmp(j->last[0], rec->src, 16) != 0)
+			geo_prefetch(j->g, rec->src);
+		if (memcmp(j->last[1], rec->dst, 16) != 0)
+			geo_prefetch(j->g, rec->dst);
 		flt_rec o;
 		memcpy(&o, rec, offsetof(flt_rec, col));
 		o.rule = map_str(j, r, rec->rule);
@@ -287,7 +332,7 @@ static void print_stats(const job *j)
 	if (geo_tags_desc(j->g))
 		fprintf(stderr, "tags      %s\n", geo_tags_desc(j->g));
 	fprintf(stderr, "tuples    %" PRIu64 "\n", j->tuples);
-	fprintf(stderr, "addresses %" PRIu64 "\n", st.lookups);
+	fprintf(stderr, "lookups   %" PRIu64 "\n", st.lookups);
 	fprintf(stderr, "cached    %" PRIu64 "\n", st.cache_hits);
 	fprintf(stderr, "db-reads  %" PRIu64 "\n", st.db_lookups);
 }
@@ -386,6 +431,7 @@ int main(int argc, char **argv)
 	free(j.dmap);
 	free(j.smap);
 	free(j.gmap);
+	free(j.rvals);
 	geo_free(j.g);
 	return status;
 }
