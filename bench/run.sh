@@ -159,3 +159,41 @@ if [ -x "$GRAPH" ]; then
 			printf "memory per distinct edge: %s bytes (target <= 128): %s\n", b, (b + 0 <= 128) ? "met" : "MISSED" }' "$out/graph-stats.txt"
 	} | tee -a "$out/results.txt"
 fi
+
+# ---- fl-geo: annotation of a binary stream --------------------------------
+# Target: 5 million tuples per second with a City and an ASN database and
+# the service tags (when ../shared/data has them).  The databases are the
+# test fixtures, written by tests/data/make-mmdb.pl (MaxMind's writer):
+# their networks barely overlap the generated addresses, so what is timed is
+# the realistic part (classes, cache, columns), not the cost of each miss.
+GEO=$bin/fl-geo
+if [ -x "$GEO" ] && perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null; then
+	[ -s "$out/export.flt" ] && [ "$out/export.flt" -nt "$out/params" ] ||
+		"$EXTRACT" --quiet -f -o "$out/export.flt" "$out/export"
+	mkdir -p "$out/geo-fx"
+	perl "$here/../tests/data/make-mmdb.pl" "$out/geo-fx"
+	printf '{"records":[]}' > "$out/geo-empty.json"
+	"$EXTRACT" --quiet -f -o "$out/geo-empty.flt" "$out/geo-empty.json"
+	geo_tags=${SHARED_DATA:-$here/../../shared/data}/ServiceTags_Public_20240506.json
+	geo_opts="--db '$out/geo-fx/mm-city.mmdb' --db '$out/geo-fx/mm-asn.mmdb'"
+	[ -f "$geo_tags" ] && geo_opts="$geo_opts --service-tags '$geo_tags'"
+	sh -c "'$GEO' --stats $geo_opts '$out/export.flt'" 2> "$out/geo-stats.txt" > /dev/null
+	tuples=$(awk '/^tuples/ { print $2 }' "$out/geo-stats.txt")
+	t_geo=$(timeit geo "'$GEO' $geo_opts '$out/export.flt' > /dev/null")
+	t_geo0=$(timeit geo-start "'$GEO' $geo_opts '$out/geo-empty.flt' > /dev/null")
+	t_geon=$(timeit geo-nocache "'$GEO' --no-cache $geo_opts '$out/export.flt' > /dev/null")
+	{
+		echo
+		cat "$out/geo-stats.txt"
+		awk -v n="$tuples" -v s="$t_geo" -v s0="$t_geo0" -v sn="$t_geon" 'BEGIN {
+			printf "fl-geo: %d tuples in %.2f s (median): %.2f million tuples/s (target >= 5): %s\n",
+			       n, s, n / s / 1e6, (n / s / 1e6 >= 5) ? "met" : "MISSED"
+			if (s > s0)
+				printf "fl-geo: start-up (databases, service tags) %.2f s; after it %.2f million tuples/s\n",
+				       s0, n / (s - s0) / 1e6
+			printf "fl-geo --no-cache: %.2f s (%.1fx the time with the cache)\n", sn, sn / s
+		}'
+	} | tee -a "$out/results.txt"
+elif [ -x "$GEO" ]; then
+	echo "bench: fl-geo skipped: MaxMind::DB::Writer is missing (make deps)" >&2
+fi

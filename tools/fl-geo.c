@@ -68,6 +68,8 @@ typedef struct job {
 	size_t dmap_cap, smap_cap;
 	int colmap[FLT_MAX_COLS];
 	uint8_t colstr[FLT_MAX_COLS];
+	uint32_t copy[FLT_MAX_COLS]; /* writer columns the reader has, this tool's excepted */
+	uint32_t ncopy;
 	/* Tuples of one flow log come in runs from one VM: the last address
 	 * of each side and its column values skip the cache and the mapping. */
 	uint8_t last[2][16];
@@ -194,6 +196,15 @@ static void segment_reset(job *j, flt_reader *r)
 				j->colmap[c] = (int)k;
 		j->colstr[c] = j->wh.cols[c].type == FLT_COL_STR;
 	}
+	/* this tool's columns are overwritten anyway */
+	j->ncopy = 0;
+	for (uint32_t c = 0; c < j->wh.ncols; c++) {
+		int mine = 0;
+		for (int k = 0; k < 2 * C_N; k++)
+			mine |= j->col[k] == (int)c;
+		if (j->colmap[c] >= 0 && !mine)
+			j->copy[j->ncopy++] = c;
+	}
 }
 
 static inline uint32_t map_str(job *j, flt_reader *r, uint32_t id)
@@ -306,9 +317,9 @@ static int copy_input(job *j, FILE *fp, const char *name)
 		o.flowlog = map_str(j, r, rec->flowlog);
 		o.enc_text = map_str(j, r, rec->enc_text);
 		o.source = map_src(j, r, rec->source);
-		for (uint32_t c = 0; c < j->wh.ncols; c++) {
-			int k = j->colmap[c];
-			uint32_t v = k < 0 ? 0 : rec->col[k];
+		memset(o.col, 0, j->wh.ncols * sizeof *o.col);
+		for (uint32_t i = 0; i < j->ncopy; i++) {
+			uint32_t c = j->copy[i], v = rec->col[j->colmap[c]];
 			o.col[c] = j->colstr[c] ? map_str(j, r, v) : v;
 		}
 		annotate(j, &o, rec->src, 0);
