@@ -46,6 +46,8 @@
 #include "cli.h"
 #include "ip.h"
 
+#include <jansson.h>
+
 /* ---- random numbers: splitmix64 seeding xoshiro256** ------------------ */
 
 static uint64_t rs[4];
@@ -1465,6 +1467,182 @@ static void write_slice(int b)
 	memset(vec, 0, sizeof *vec);
 }
 
+/* ---- the inventory (--inventory) ---------------------------------------- */
+
+/* What `az account list`, `az network vnet list` and `az network nic list`
+ * would print for the modelled estate, for fl-join-subs.  Derived from the
+ * model alone and without drawing from the random stream, so asking for it
+ * changes no byte of the export. */
+static const char *inventory_dir;
+
+static void guid_of(uint64_t a, uint64_t b, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	int k = 0;
+	for (int i = 0; i < 32; i++) {
+		if (i == 8 || i == 12 || i == 16 || i == 20)
+			out[k++] = '-';
+		uint64_t v = i < 16 ? a >> (4 * i) : b >> (4 * (i - 16));
+		out[k++] = hx[v & 15];
+	}
+	out[14] = '4';
+	out[k] = 0;
+}
+
+static const char *role_name(int role)
+{
+	static const char *const n[] = { "dc", "mon", "web", "api", "db", "cache", "queue", "dev" };
+	return n[role];
+}
+
+static void vm_names(int i, char *vm, size_t n, char *rg, size_t rn)
+{
+	const vm_t *m = &vms[i];
+	const vnet_t *v = &vnets[subnets[m->subnet].vnet];
+	snprintf(vm, n, "vm-%s-%02d", role_name(m->role), i + 1);
+	if (m->app >= 0)
+		snprintf(rg, rn, "rg-app-%02d", m->app + 1);
+	else if (m->role == R_DEV)
+		snprintf(rg, rn, "rg-dev-%02d", v->sub + 1);
+	else
+		snprintf(rg, rn, "rg-identity-%02d", v->sub + 1);
+}
+
+static void subnet_prefixes(const subnet_t *s, json_t *arr)
+{
+	const vnet_t *v = &vnets[s->vnet];
+	char buf[IP_STRLEN + 8];
+	snprintf(buf, sizeof buf, "10.%u.%u.0/24", v->o2, s->o3);
+	json_array_append_new(arr, json_string(buf));
+	if (v->dual) {
+		uint8_t a[16] = { 0 };
+		uint16_t g[4] = { v->v6[0], v->v6[1], v->v6[2], (uint16_t)s->o3 };
+		for (int k = 0; k < 4; k++)
+			a[2 * k] = (uint8_t)(g[k] >> 8), a[2 * k + 1] = (uint8_t)g[k];
+		size_t n = ip_format(a, buf);
+		snprintf(buf + n, sizeof buf - n, "/64");
+		json_array_append_new(arr, json_string(buf));
+	}
+}
+
+static void write_json(const char *name, json_t *j)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", inventory_dir, name);
+	if (json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+		fl_die(FL_EXIT_FATAL, "cannot write '%s'", path);
+	FILE *fp = fopen(path, "a");
+	if (!fp || fputc('\n', fp) == EOF || fclose(fp) != 0)
+		fl_die(FL_EXIT_FATAL, "cannot write '%s'", path);
+	json_decref(j);
+}
+
+static void write_inventory(void)
+{
+	char tenant[37], id[1100], buf[512];
+	guid_of(mix(P.seed, 0x7e4a47), mix(P.seed, 0x7e4a48), tenant);
+	if (mkdir(inventory_dir, 0755) != 0 && errno != EEXIST)
+		fl_die(FL_EXIT_FATAL, "cannot create '%s': %s", inventory_dir, strerror(errno));
+
+	json_t *acc = json_array();
+	for (int s = 0; s < P.subs; s++) {
+		snprintf(buf, sizeof buf, "subscription-%02d", s + 1);
+		json_array_append_new(acc, json_pack("{s:s,s:s,s:s,s:b,s:[],s:s,s:s,s:s,s:{s:s,s:s}}",
+		    "cloudName", "AzureCloud", "homeTenantId", tenant, "id", subs[s].guid, "isDefault", s == 0,
+		    "managedByTenants", "name", buf, "state", "Enabled", "tenantId", tenant,
+		    "user", "name", "responder@example.com", "type", "user"));
+	}
+	write_json("account-list.json", acc);
+
+	json_t *vl = json_array();
+	for (int i = 0; i < nvnets; i++) {
+		const vnet_t *v = &vnets[i];
+		json_t *sp = json_array(), *sns = json_array(), *peers = json_array();
+		snprintf(buf, sizeof buf, "10.%u.0.0/16", v->o2);
+		json_array_append_new(sp, json_string(buf));
+		if (v->dual) {
+			uint8_t a[16] = { 0 };
+			for (int k = 0; k < 3; k++)
+				a[2 * k] = (uint8_t)(v->v6[k] >> 8), a[2 * k + 1] = (uint8_t)v->v6[k];
+			size_t n = ip_format(a, buf);
+			snprintf(buf + n, sizeof buf - n, "/48");
+			json_array_append_new(sp, json_string(buf));
+		}
+		for (int k = 0; k < nsubnets; k++) {
+			const subnet_t *s = &subnets[k];
+			if (s->vnet != i)
+				continue;
+			/* "vnet-prod-westeurope-02-web-nsg" -> "web" */
+			const char *sname = s->nsg + strlen(v->name) + 1;
+			int sl = (int)(strlen(sname) - 4);
+			json_t *pre = json_array();
+			subnet_prefixes(s, pre);
+			snprintf(id, sizeof id, "%s/subnets/%.*s", v->target, sl, sname);
+			snprintf(buf, sizeof buf, "%.*s", sl, sname);
+			json_t *sn = json_pack("{s:s,s:o,s:s,s:s,s:s,s:s}", "addressPrefix",
+			    json_string_value(json_array_get(pre, 0)), "addressPrefixes", pre, "id", id,
+			    "name", buf, "provisioningState", "Succeeded", "resourceGroup", v->rg);
+			json_object_set_new(sn, "type", json_string("Microsoft.Network/virtualNetworks/subnets"));
+			json_array_append_new(sns, sn);
+		}
+		/* the hub and the production spokes are peered with each other */
+		for (int k = 0; k < nvnets && !v->isolated; k++) {
+			const vnet_t *r = &vnets[k];
+			if (k == i || r->isolated)
+				continue;
+			snprintf(id, sizeof id, "%s/virtualNetworkPeerings/peer-to-%s", v->target, r->name);
+			snprintf(buf, sizeof buf, "peer-to-%s", r->name);
+			json_array_append_new(peers, json_pack("{s:b,s:b,s:b,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:b}",
+			    "allowForwardedTraffic", 0, "allowGatewayTransit", 0, "allowVirtualNetworkAccess", 1,
+			    "id", id, "name", buf, "peeringState", "Connected", "peeringSyncLevel", "FullyInSync",
+			    "remoteVirtualNetwork", "id", r->target, "resourceGroup", r->rg,
+			    "resourceGroup", v->rg, "type", "Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+			    "useRemoteGateways", 0));
+		}
+		json_array_append_new(vl, json_pack("{s:{s:o},s:s,s:s,s:s,s:s,s:o,s:s,s:o}",
+		    "addressSpace", "addressPrefixes", sp, "id", v->target, "location", subs[v->sub].region,
+		    "name", v->name, "resourceGroup", v->rg, "subnets", sns,
+		    "type", "Microsoft.Network/virtualNetworks", "virtualNetworkPeerings", peers));
+	}
+	write_json("vnet-list.json", vl);
+
+	json_t *nl = json_array();
+	for (int i = 0; i < nvms; i++) {
+		const vm_t *m = &vms[i];
+		const subnet_t *s = &subnets[m->subnet];
+		const vnet_t *v = &vnets[s->vnet];
+		char vm[64], rg[64], nic[80], mac[18], nicid[512], vmid[512], snid[512];
+		vm_names(i, vm, sizeof vm, rg, sizeof rg);
+		snprintf(nic, sizeof nic, "%s-nic", vm);
+		snprintf(mac, sizeof mac, "%.2s-%.2s-%.2s-%.2s-%.2s-%.2s", m->mac, m->mac + 2, m->mac + 4,
+		         m->mac + 6, m->mac + 8, m->mac + 10);
+		snprintf(nicid, sizeof nicid, "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/"
+		         "networkInterfaces/%s", subs[v->sub].guid, rg, nic);
+		snprintf(vmid, sizeof vmid, "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/"
+		         "virtualMachines/%s", subs[v->sub].guid, rg, vm);
+		const char *sname = s->nsg + strlen(v->name) + 1;
+		snprintf(snid, sizeof snid, "%s/subnets/%.*s", v->target, (int)(strlen(sname) - 4), sname);
+		json_t *cfgs = json_array();
+		for (int k = 0; k < 2; k++) {
+			if (k == 1 && m->a6 < 0)
+				continue;
+			snprintf(id, sizeof id, "%s/ipConfigurations/ipconfig%d", nicid, k + 1);
+			snprintf(buf, sizeof buf, "ipconfig%d", k + 1);
+			json_array_append_new(cfgs, json_pack("{s:s,s:s,s:b,s:s,s:s,s:s,s:{s:s,s:s},s:s}",
+			    "id", id, "name", buf, "primary", k == 0,
+			    "privateIPAddress", addrs[k ? (uint32_t)m->a6 : m->a4].s,
+			    "privateIPAddressVersion", k ? "IPv6" : "IPv4", "privateIPAllocationMethod", "Dynamic",
+			    "subnet", "id", snid, "resourceGroup", v->rg,
+			    "type", "Microsoft.Network/networkInterfaces/ipConfigurations"));
+		}
+		json_array_append_new(nl, json_pack("{s:s,s:o,s:s,s:s,s:s,s:b,s:s,s:s,s:{s:s,s:s}}",
+		    "id", nicid, "ipConfigurations", cfgs, "location", subs[v->sub].region, "macAddress", mac,
+		    "name", nic, "primary", 1, "resourceGroup", rg, "type", "Microsoft.Network/networkInterfaces",
+		    "virtualMachine", "id", vmid, "resourceGroup", rg));
+	}
+	write_json("nic-list.json", nl);
+}
+
 /* Runs the whole model; with dry set nothing is written (bytes counted only).
  * max_slices limits a calibration run. */
 static void run(double rate, int dry, int max_slices)
@@ -1472,6 +1650,8 @@ static void run(double rate, int dry, int max_slices)
 	P.rate = rate;
 	rng_seed(P.seed);
 	build_estate();
+	if (!dry && inventory_dir)
+		write_inventory();
 	if (P.single) {
 		/* one NIC: the first web server (busiest), everything else unmonitored */
 		int pick = -1;
@@ -1545,7 +1725,7 @@ static void run(double rate, int dry, int max_slices)
 /* ---- options ------------------------------------------------------------------ */
 
 enum { O_START = 256, O_HOURS, O_VMS, O_SUBS, O_RATE, O_SIZE, O_SINGLE, O_TRUTH, O_FORCE, O_LONG, O_NSG, O_ENC,
-	O_IPV6, O_TSINCE, O_TUNTIL };
+	O_IPV6, O_TSINCE, O_TUNTIL, O_INVENTORY };
 
 static const fl_option options[] = {
 	{ "out", 'o', "DIR", "write the blob tree under DIR (must be empty or absent, unless --force)" },
@@ -1564,6 +1744,7 @@ static const fl_option options[] = {
 	{ "long-paths", O_LONG, NULL, "use the long /SUBSCRIPTIONS/.../FLOWLOGS/NAME blob path form" },
 	{ "encryption-mix", O_ENC, NULL, "VNet encryption: X, NX_LOCAL_DST, ... and an undocumented value" },
 	{ "ipv6", O_IPV6, NULL, "dual-stack VNets with IPv6 tuples" },
+	{ "inventory", O_INVENTORY, "DIR", "also write the estate as az CLI account, vnet and nic lists into DIR" },
 	{ "force", 'f', NULL, "write into a non-empty directory (same-named blobs are replaced, others stay) or over an existing file" },
 	{ NULL, 0, NULL, NULL }
 };
@@ -1691,6 +1872,7 @@ int main(int argc, char **argv)
 		case O_LONG: P.long_paths = 1; break;
 		case O_ENC: P.enc_mix = 1; break;
 		case O_IPV6: P.ipv6 = 1; break;
+		case O_INVENTORY: inventory_dir = arg; break;
 		case 'f': P.force = 1; break;
 		default: break;
 		}
