@@ -206,3 +206,24 @@ run "fl-join-subs '$TMP/peer.flt'"
 assert_eq 2 "$rc" "no --inventory"
 run "fl-join-subs --summary-format xml -i '$INV/az' '$TMP/peer.flt'"
 assert_eq 2 "$rc" "bad --summary-format"
+
+t "example: fl-gen --inventory gives examples/inventory, and the export is unchanged by it"
+"$GEN" --out "$TMP/exgen" --seed 2026 --subs 2 --vms 12 --hours 3 --rate 0.5 --nsg-share 0.2 \
+	--truth "$TMP/exgen-truth.csv" --inventory "$TMP/exinv" 2>/dev/null
+for f in account-list.json vnet-list.json nic-list.json; do
+	assert_file_eq "$EXAMPLES/inventory/$f" "$TMP/exinv/$f"
+done
+assert_file_eq "$EXAMPLES/export-truth.csv" "$TMP/exgen-truth.csv"
+
+t "example: the cross-subscription summary equals the ground truth's edges between subscriptions"
+# subscription 1: the hub (10.255/16) and prod 10.16/16; subscription 2: prod 10.17/16
+awk -F, 'function sub_of(a) { return a ~ /^10\.17\./ ? 2 : a ~ /^10\.(255|16)\./ ? 1 : 0 }
+	NR > 1 { s = sub_of($1); d = sub_of($2); if (s && d && s != d) { k = s ">" d "," $3 "/" ($4 == 6 ? "tcp" : "udp")
+		f[k] += $5; n[k] += $12; b[k] += $7 } }
+	END { for (k in f) print k "," f[k] "," n[k] "," b[k] }' "$EXAMPLES/export-truth.csv" | sort > "$TMP/ex-want.csv"
+s1=$(jq -r '.[0].id' "$EXAMPLES/inventory/account-list.json")
+fl-extract --quiet "$EXAMPLES/export.zip" | fl-join-subs --summary --summary-format csv -i "$EXAMPLES/inventory" \
+	| awk -F, -v s1="$s1" 'NR > 1 { print ($2 == s1 ? 1 : 2) ">" ($4 == s1 ? 1 : 2) "," $6 "," $7 "," $8 "," $9 }' \
+	| sort > "$TMP/ex-got.csv"
+assert_file_eq "$TMP/ex-want.csv" "$TMP/ex-got.csv"
+assert_eq 10 "$(wc -l < "$TMP/ex-got.csv" | tr -d ' ')" "paths and ports"
