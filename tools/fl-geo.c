@@ -41,7 +41,7 @@ static const fl_option options[] = {
 static const char usage_line[] = "[options] [FILE...]\n"
 	"Annotates the source and destination of every tuple of a binary tuple stream (files,\n"
 	"or standard input) with address class, country, city, ASN, AS organisation and Azure\n"
-	"service tag.  Databases: --db, else $FL_GEO_DB (colon-separated), else "
+	"service tag.\nDatabases: --db, else $FL_GEO_DB (colon-separated), else "
 	FL_DATADIR "/geo/*.mmdb.";
 
 /* Output columns: src_X at 2*i, dst_X at 2*i+1. */
