@@ -74,7 +74,8 @@ typedef struct rslot {
 } rslot;
 
 typedef struct oslot {
-	char *k;           /* "mac\ntarget\nflowlog" */
+	char *k;           /* observer_key(), kn bytes */
+	size_t kn;
 	cset s;
 	int mac_known;
 } oslot;
@@ -111,6 +112,10 @@ struct inv {
 	size_t n_pip_ix_k;
 	rslot *rcache;
 	oslot *ocache;
+	char *memo_k;      /* the last observer looked up */
+	size_t memo_n, memo_cap;
+	cset memo_s;
+	int memo_known;
 	size_t ocache_cap, ocache_n;
 };
 
@@ -1045,7 +1050,7 @@ static oslot *ocache_slot(inv *v, const char *k, size_t kn)
 			oslot *o = &v->ocache[i];
 			if (!o->k)
 				continue;
-			size_t h = (size_t)hash_bytes(0xcbf29ce484222325ULL, o->k, strlen(o->k)) & (cap - 1);
+			size_t h = (size_t)hash_bytes(0xcbf29ce484222325ULL, o->k, o->kn) & (cap - 1);
 			while (t[h].k)
 				h = (h + 1) & (cap - 1);
 			t[h] = *o;
@@ -1055,27 +1060,51 @@ static oslot *ocache_slot(inv *v, const char *k, size_t kn)
 		v->ocache_cap = cap;
 	}
 	size_t h = (size_t)hash_bytes(0xcbf29ce484222325ULL, k, kn) & (v->ocache_cap - 1);
-	while (v->ocache[h].k && strcmp(v->ocache[h].k, k))
+	while (v->ocache[h].k && (v->ocache[h].kn != kn || memcmp(v->ocache[h].k, k, kn)))
 		h = (h + 1) & (v->ocache_cap - 1);
 	return &v->ocache[h];
 }
 
+/* Copies the used part of a candidate set only: most have one entry. */
+static void cset_copy(cset *dst, const cset *src)
+{
+	dst->n = src->n;
+	memcpy(dst->c, src->c, (src->n < MAXC ? src->n : MAXC) * sizeof *src->c);
+}
+
+/* "mac\ntarget\nflowlog\n" and the 16 address bytes: the observer cache key.
+ * 0 when it does not fit. */
+static size_t observer_key(const inv_flow *f, const uint8_t *a, char *key, size_t cap)
+{
+	const char *part[3] = { f->mac, f->target, f->flowlog };
+	size_t n = 0;
+	for (int i = 0; i < 3; i++) {
+		size_t l = part[i] ? strlen(part[i]) : 0;
+		if (n + l + 1 + 16 >= cap)
+			return 0;
+		memcpy(key + n, part[i] ? part[i] : "", l);
+		n += l;
+		key[n++] = '\n';
+	}
+	memcpy(key + n, a, 16);
+	return n + 16;
+}
+
 static void observer(inv *v, const inv_flow *f, const uint8_t *a, cset *out, int *known)
 {
-	char key[4096], hex[33];
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", a[i]);
-	int kn = snprintf(key, sizeof key, "%s\n%s\n%s\n%s", f->mac ? f->mac : "",
-	                  f->target ? f->target : "", f->flowlog ? f->flowlog : "", hex);
-	if (kn < 0 || (size_t)kn >= sizeof key) {
-		/* Absurdly long IDs: resolve without the cache. */
-		kn = -1;
-	}
-	oslot *o = kn >= 0 ? ocache_slot(v, key, (size_t)kn) : NULL;
-	if (o && o->k) {
-		*out = o->s;
-		*known = o->mac_known;
+	char key[4096];
+	size_t kn = observer_key(f, a, key, sizeof key);
+	/* Consecutive tuples mostly come from one record: one comparison. */
+	if (kn && kn == v->memo_n && !memcmp(key, v->memo_k, kn)) {
+		cset_copy(out, &v->memo_s);
+		*known = v->memo_known;
 		return;
+	}
+	oslot *o = kn ? ocache_slot(v, key, kn) : NULL;
+	if (o && o->k) {
+		cset_copy(out, &o->s);
+		*known = o->mac_known;
+		goto memo;
 	}
 	cset s;
 	memset(&s, 0, sizeof s);
@@ -1111,12 +1140,22 @@ static void observer(inv *v, const inv_flow *f, const uint8_t *a, cset *out, int
 		if (c.f[INV_SUB] || c.vkey)
 			cset_add(&s, &c);
 	}
-	*out = s;
+	cset_copy(out, &s);
 	if (o) {
-		o->k = adup(v, key, (size_t)kn);
-		o->s = s;
+		o->k = adup(v, key, kn);
+		o->kn = kn;
+		cset_copy(&o->s, &s);
 		o->mac_known = *known;
 		v->ocache_n++;
+	}
+memo:
+	if (kn) {
+		if (kn > v->memo_cap)
+			v->memo_k = fl_xrealloc(v->memo_k, v->memo_cap = kn);
+		memcpy(v->memo_k, key, kn);
+		v->memo_n = kn;
+		cset_copy(&v->memo_s, out);
+		v->memo_known = *known;
 	}
 }
 
@@ -1126,7 +1165,7 @@ static void remote(inv *v, int ov, const uint8_t a[16], cset *s)
 	h = hash_bytes(h, &ov, sizeof ov);
 	rslot *slot = &v->rcache[h % RCACHE];
 	if (slot->used && slot->scope == ov && !memcmp(slot->a, a, 16)) {
-		*s = slot->s;
+		cset_copy(s, &slot->s);
 		return;
 	}
 	cand c;
@@ -1196,7 +1235,7 @@ static void remote(inv *v, int ov, const uint8_t a[16], cset *s)
 	slot->used = 1;
 	slot->scope = ov;
 	memcpy(slot->a, a, 16);
-	slot->s = *s;
+	cset_copy(&slot->s, s);
 }
 
 static int same(const char *a, const char *b)
@@ -1315,7 +1354,7 @@ void inv_free(inv *v)
 	free(v->pips), free(v->piplinks), free(v->peerings), free(v->ranges), free(v->peers);
 	free(v->sub_ix), free(v->vnet_ix), free(v->subnet_ix), free(v->nic_ix), free(v->mac_ix);
 	free(v->vnet_subnets), free(v->nicip_ix), free(v->pip_ix), free(v->pip_ix_k);
-	free(v->rcache), free(v->ocache);
+	free(v->rcache), free(v->ocache), free(v->memo_k);
 	while (v->arena) {
 		arena_blk *b = v->arena;
 		v->arena = b->next;
