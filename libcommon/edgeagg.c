@@ -420,6 +420,18 @@ static inline int has_room(const agg *a, uint32_t n)
 	return total <= a->maxload && total <= (uint64_t)a->nchunks * a->per;
 }
 
+void agg_expect(agg *a, size_t n)
+{
+	check_inserting(a, "agg_expect");
+	if (n > MAX_SLOTS / 4 * 3)
+		n = MAX_SLOTS / 4 * 3;
+	/* only the index: it is what a growing table rebuilds again and again */
+	uint32_t slots = slots_for(a, n);
+	if (slots > a->mask + 1 &&
+	    (!a->max_memory || agg_memory(a) + (size_t)slots * sizeof *a->idx <= a->max_memory / 4))
+		index_grow(a, slots);
+}
+
 void *agg_upsert(agg *a, const void *key)
 {
 	check_inserting(a, "agg_upsert");
@@ -562,10 +574,84 @@ static void sort_entries(const agg *a, uint32_t *p, size_t n, size_t depth)
 			sort_entries(a, p + start, end[b] - start, depth + 1);
 }
 
+/* Bytes all keys share at their start (compared in storage order). */
+static size_t common_prefix(const agg *a)
+{
+	const unsigned char *k0 = ent(a, 1) + a->vs;
+	size_t common = a->ks;
+	for (uint32_t e = 2; e <= a->count && common; e++) {
+		const unsigned char *k = ent(a, e) + a->vs;
+		size_t i = 0;
+		while (i < common && k[i] == k0[i])
+			i++;
+		common = i;
+	}
+	return common;
+}
+
+typedef struct sort_pair {
+	uint64_t k; /* 8 key bytes after the common prefix, big-endian */
+	uint32_t e;
+} sort_pair;
+
+/* Big tables: the 8 key bytes that follow the common prefix are copied,
+ * reading the entries once in storage order, into packed pairs; an LSD radix
+ * sort orders the pairs in cache-friendly passes; only pairs whose 8 bytes
+ * tie go back to the entries.  Returns 0, or -1 when the pairs would not
+ * fit (the caller sorts in place instead). */
+static int sort_packed(agg *a)
+{
+	size_t n = a->count, off = common_prefix(a), len = a->ks - off < 8 ? a->ks - off : 8;
+	if (a->max_memory && 2 * n * sizeof(sort_pair) > a->max_memory / 2)
+		return -1;
+	sort_pair *p = malloc(n * sizeof *p), *q = malloc(n * sizeof *q);
+	if (!p || !q) {
+		free(p);
+		free(q);
+		return -1;
+	}
+	for (uint32_t e = 1; e <= n; e++) {
+		const unsigned char *k = ent(a, e) + a->vs + off;
+		uint64_t v = 0;
+		for (size_t i = 0; i < 8; i++)
+			v = v << 8 | (i < len ? k[i] : 0);
+		p[e - 1] = (sort_pair){ v, e };
+	}
+	for (unsigned shift = 0; shift < 64; shift += 16) {
+		static uint32_t count[65537];
+		memset(count, 0, sizeof count);
+		for (size_t i = 0; i < n; i++)
+			count[(p[i].k >> shift & 0xffff) + 1]++;
+		if (count[(p[0].k >> shift & 0xffff) + 1] == n)
+			continue; /* these 16 bits are the same everywhere */
+		for (size_t b = 0; b < 65536; b++)
+			count[b + 1] += count[b];
+		for (size_t i = 0; i < n; i++)
+			q[count[p[i].k >> shift & 0xffff]++] = p[i];
+		sort_pair *t = p;
+		p = q;
+		q = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		a->idx[i] = p[i].e;
+	if (off + len < a->ks)
+		for (size_t i = 0, j; i < n; i = j) {
+			for (j = i + 1; j < n && p[j].k == p[i].k; j++)
+				;
+			if (j - i > 1)
+				sort_entries(a, a->idx + i, j - i, off + len);
+		}
+	free(p);
+	free(q);
+	return 0;
+}
+
 /* Leaves idx[0..count) holding the entry numbers in key order; the index
  * is no longer a hash index afterwards. */
 static void sort_memory(agg *a)
 {
+	if (a->count >= 4096 && sort_packed(a) == 0)
+		return;
 	for (uint32_t e = 0; e < a->count; e++)
 		a->idx[e] = e + 1;
 	sort_entries(a, a->idx, a->count, 0);
@@ -869,6 +955,9 @@ int agg_next(agg *a, const void **key, const void **val)
 		return -1;
 	if (a->state == ST_MEMORY) {
 		if (a->pos < a->count) {
+			/* entries come in key order, scattered in memory: fetch ahead */
+			if (a->pos + 8 < a->count)
+				__builtin_prefetch(ent(a, a->idx[a->pos + 8]));
 			const unsigned char *e = ent(a, a->idx[a->pos++]);
 			*val = e;
 			*key = e + a->vs;

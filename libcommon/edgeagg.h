@@ -43,6 +43,9 @@ void *agg_upsert(agg *a, const void *key);
  * (a spill, if one is due, happens before the batch).  n <= AGG_BATCH_MAX. */
 #define AGG_BATCH_MAX 1024
 void agg_upsert_batch(agg *a, const void *keys, size_t n, void **vals);
+/* A hint that about n distinct keys are coming: sizes the index once instead
+ * of rebuilding it at every doubling (ignored when it would crowd the cap). */
+void agg_expect(agg *a, size_t n);
 /* Merges val into key's value (for combining partial aggregates). */
 void agg_merge_in(agg *a, const void *key, const void *val);
 /* Distinct keys currently in memory, spill runs written so far. */

@@ -116,6 +116,12 @@ static int new_segment(flowgraph *g, flt_reader *r)
 	return 0;
 }
 
+void fg_expect(flowgraph *g, uint64_t tuples)
+{
+	/* about two tuples per connection key in realistic traffic */
+	agg_expect(g->conns, (size_t)(tuples / 2));
+}
+
 int fg_is_aggregate(flt_reader *r)
 {
 	return column(flt_reader_header(r), "fa_nb", NULL) >= 0;

@@ -44,6 +44,8 @@ typedef struct flowgraph flowgraph;
 
 /* map is copied; max_memory caps the connection-level aggregate (0 = none). */
 flowgraph *fg_new(const fg_map *map, size_t max_memory, const char *tmpdir);
+/* A hint: about n tuples are coming (sizes the tables once). */
+void fg_expect(flowgraph *g, uint64_t tuples);
 /* Adds one record of r: a tuple, or an aggregate record when r's stream is
  * an aggregate (see fg_is_aggregate).  Returns 0, or -1 when the record
  * lacks what the map needs (message in fg_error). */
