@@ -1131,6 +1131,15 @@ static void observer(inv *v, const inv_flow *f, const uint8_t *a, cset *out, int
 			if (matching && (!nic->sub || strcmp(nic->sub, want)))
 				continue;
 			cand_nic(v, &c, v->mac_ix[i].i, a);
+			if (!c.vkey) {
+				/* a NIC listed without its subnet: the target says where it is */
+				cand ids;
+				cand_ids(v, &ids, f->target, f->flowlog, a);
+				if (ids.vkey && (!ids.f[INV_SUB] || !c.f[INV_SUB] || !strcmp(ids.f[INV_SUB], c.f[INV_SUB]))) {
+					c.vkey = ids.vkey, c.vnet = ids.vnet;
+					c.f[INV_VNET] = ids.f[INV_VNET], c.f[INV_SUBNET] = ids.f[INV_SUBNET];
+				}
+			}
 			cset_add(&s, &c);
 		}
 		*known = s.n > 0;

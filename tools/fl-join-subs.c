@@ -584,6 +584,8 @@ static void print_summary(job *j, FILE *fp, int csv)
 static int process(job *j, flt_reader *r)
 {
 	const flt_rec *rec;
+	const char *last_type = NULL;
+	size_t last_i = NTYPES;
 	int rc = flt_reader_start(r);
 	if (rc == 0 && !j->wr && !j->summary)
 		start_writer(j, flt_reader_header(r));
@@ -610,9 +612,14 @@ static int process(job *j, flt_reader *r)
 		s->src_known += res.src.ncand > 0;
 		s->dst_known += res.dst.ncand > 0;
 		s->ambiguous += res.remote_ambiguous;
-		for (size_t t = 0; t < NTYPES; t++)
-			if (!strcmp(res.flow_type, flow_types[t]))
-				s->type[t]++;
+		/* the library returns the same few pointers: remember the last */
+		if (res.flow_type != last_type) {
+			last_type = res.flow_type;
+			for (last_i = 0; last_i < NTYPES && strcmp(last_type, flow_types[last_i]); last_i++)
+				;
+		}
+		if (last_i < NTYPES)
+			s->type[last_i]++;
 		if (j->summary)
 			summary_add(j, r, rec, &res);
 		else

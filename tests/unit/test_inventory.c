@@ -158,6 +158,21 @@ START_TEST(observer_rules)
 	ck_assert_str_eq(S(res.src.f[INV_TENANT]), TB);
 	ck_assert_str_eq(S(res.dst.f[INV_VNET]), "far");
 	ck_assert_str_eq(res.flow_type, "IntraVNet");
+	/* a NIC listed without a subnet: the target gives its VNet */
+	{
+		inv *w = inv_new();
+		char why[256];
+		const char *n3 = "[{\"type\":\"Microsoft.Network/networkInterfaces\",\"name\":\"n3\","
+		                 "\"id\":\"" NIC(SA, "rg1", "n3") "\",\"macAddress\":\"00-0D-3A-00-00-03\"}]";
+		ck_assert_int_eq(inv_load(w, n3, strlen(n3), why, sizeof why), 1);
+		ck_assert_int_gt(inv_load(w, vnets, strlen(vnets), why, sizeof why), 0);
+		inv_finish(w);
+		resolve(w, "000D3A000003", VN(SA, "rg1", "hub"), "10.1.7.7", "10.1.2.9", 'O');
+		ck_assert_str_eq(S(res.src.f[INV_NIC]), "n3");
+		ck_assert_str_eq(S(res.src.f[INV_VNET]), "hub");
+		ck_assert_str_eq(res.flow_type, "IntraVNet");
+		inv_free(w);
+	}
 	/* without a target, both NICs remain */
 	resolve(v, "000d3a123456", NULL, "10.0.0.9", "8.8.8.8", 'O');
 	ck_assert_str_eq(S(res.src.f[INV_NIC]), INV_AMBIGUOUS);
