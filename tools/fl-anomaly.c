@@ -1475,11 +1475,13 @@ static json_t *ev_json(const state *s, const ev *x)
 	ip_format(x->dst, b);
 	fl_format_time(x->time, t);
 	char st[2] = { (char)x->state, 0 }, ac[2] = { (char)x->action, 0 }, dr[2] = { (char)x->dir, 0 };
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:I}",
+	const char *mb = strpool_get(s->pool, x->member);
+	/* null for a plain file, as fl-cat --provenance writes it */
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:I}",
 	                 "time", t, "src", a, "dst", b, "sport", (int)x->sport, "dport", (int)x->dport,
 	                 "proto", proto_name(x->proto, pb), "dir", dr, "state", st, "action", ac,
 	                 "bytes_sd", (json_int_t)x->bytes_sd, "bytes_ds", (json_int_t)x->bytes_ds,
-	                 "archive", strpool_get(s->pool, x->archive), "member", strpool_get(s->pool, x->member),
+	                 "archive", strpool_get(s->pool, x->archive), "member", *mb ? json_string(mb) : json_null(),
 	                 "ordinal", (json_int_t)x->ordinal);
 }
 
