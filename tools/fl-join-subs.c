@@ -80,6 +80,7 @@ typedef struct job {
 	/* --summary */
 	int summary;
 	strpool *paths;
+	strpool *unknown_macs;    /* observers the inventory lacks, for --stats */
 	agg *conns;
 	stats st;
 } job;
@@ -586,12 +587,15 @@ static int process(job *j, flt_reader *r)
 	const flt_rec *rec;
 	const char *last_type = NULL;
 	size_t last_i = NTYPES;
+	uint32_t last_unknown = 0; /* dictionary id: only within one segment */
 	int rc = flt_reader_start(r);
 	if (rc == 0 && !j->wr && !j->summary)
 		start_writer(j, flt_reader_header(r));
 	while (rc >= 0 && (rc = flt_reader_next(r, &rec)) > 0) {
-		if (flt_reader_epoch(r) != j->epoch)
+		if (flt_reader_epoch(r) != j->epoch) {
 			new_segment(j, r);
+			last_unknown = 0;
+		}
 		inv_flow f;
 		inv_result res;
 		f.src = rec->src;
@@ -609,6 +613,12 @@ static int process(job *j, flt_reader *r)
 			s->by_mac++;
 		else if ((rec->dir == 'I' ? res.dst.ncand : res.src.ncand) > 0)
 			s->by_ids++;
+		if (!res.observer_known && rec->mac && rec->mac != last_unknown) {
+			size_t ml;
+			const char *m = flt_reader_str(r, rec->mac, &ml);
+			strpool_intern(j->unknown_macs, m, ml);
+			last_unknown = rec->mac;
+		}
 		s->src_known += res.src.ncand > 0;
 		s->dst_known += res.dst.ncand > 0;
 		s->ambiguous += res.remote_ambiguous;
@@ -641,6 +651,21 @@ static void print_stats(const job *j)
 	fprintf(stderr, "tuples      %" PRIu64 "\n", s->tuples);
 	fprintf(stderr, "observer    %" PRIu64 " by MAC, %" PRIu64 " by the record's IDs only, %"
 	        PRIu64 " unknown\n", s->by_mac, s->by_ids, s->tuples - s->by_mac - s->by_ids);
+	/* id 0 of a string pool is "" */
+	uint32_t nu = strpool_count(j->unknown_macs);
+	nu = nu ? nu - 1 : 0;
+	if (nu) {
+		/* which NICs the inventory lacks: the next thing to export */
+		const char **m = fl_xmalloc(nu * sizeof *m);
+		for (uint32_t i = 0; i < nu; i++)
+			m[i] = strpool_get(j->unknown_macs, i + 1);
+		qsort(m, nu, sizeof *m, name_cmp);
+		fprintf(stderr, "unknown MAC %" PRIu32 ":", nu);
+		for (uint32_t i = 0; i < nu && i < 8; i++)
+			fprintf(stderr, " %s", m[i]);
+		fprintf(stderr, "%s\n", nu > 8 ? " ..." : "");
+		free(m);
+	}
 	fprintf(stderr, "src placed  %" PRIu64 "\n", s->src_known);
 	fprintf(stderr, "dst placed  %" PRIu64 "\n", s->dst_known);
 	fprintf(stderr, "ambiguous   %" PRIu64 "\n", s->ambiguous);
@@ -687,6 +712,7 @@ int main(int argc, char **argv)
 
 	int status = FL_EXIT_OK;
 	j.inv = inv_new();
+	j.unknown_macs = strpool_new();
 	j.argc = argc;
 	j.argv = argv;
 	flt_header_init(&j.prov);
@@ -750,5 +776,6 @@ int main(int argc, char **argv)
 	flt_header_free(&j.wh);
 	free(j.dmap), free(j.smap), free(j.vkeys), free(j.vids);
 	inv_free(j.inv);
+	strpool_free(j.unknown_macs);
 	return status;
 }

@@ -75,6 +75,7 @@ jflt upper "$(jrec 2026-11-02T09:01:00Z 000D3AFFFFFF "$up" "$(fll $SA1)" \
 jcsv "$TMP/upper.flt" src_sub,src_rg,src_vnet,src_subnet,src_nic,dst_vnet,flow_type --stats
 assert_eq "$SA1,$RGHUB,vnet-hub-a,snet-app,nic-app-01,vnet-hub-a,IntraVNet" "$out" "VNet found by its upper-cased ID, the NIC by the address"
 assert_match "by MAC, 1 by the record's IDs only" "$err" "observer from the IDs"
+assert_match '^unknown MAC 1: 000D3AFFFFFF$' "$err" "the MAC the inventory lacks is named"
 rg=$(fl-join-subs -i "$INV/az" "$TMP/upper.flt" | fl-cat --csv --no-header --fields src_rg)
 assert_eq "$(printf 'rg-prod-m\303\274nchen-\346\235\261\344\272\254')" "$rg" "UTF-8 bytes of the name"
 

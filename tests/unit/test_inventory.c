@@ -58,7 +58,8 @@ static const char graph[] =
 	"  \"tenantId\":\"" TA "\",\"subscriptionId\":\"" SA "\",\"properties\":{\"macAddress\":\"00-0D-3A-00-00-02\","
 	"  \"ipConfigurations\":[{\"properties\":{\"privateIPAddress\":\"10.0.1.5\",\"subnet\":{\"id\":\"" VN(SA, "rg2", "spoke") "/subnets/db\"}}}]}}]}";
 static const char ranges[] =
-	"cidr,label,kind\r\n192.168.0.0/16,hq,S2S\r\n192.168.7.0/24,lab,ExpressRoute\r\n172.20.0.0/22,vpn,P2S\r\n";
+	"cidr,label,kind\r\n192.168.0.0/16,hq,S2S\r\n192.168.7.0/24,lab,ExpressRoute\r\n172.20.0.0/22,vpn,P2S\r\n"
+	"2001:db8:99::/48, \"hq, v6\" ,s2s\r\n";
 
 static inv *load_all(void)
 {
@@ -216,6 +217,7 @@ START_TEST(flow_types)
 		{ "2001:db8:2::1", 0, "Unknown", NULL },   /* documentation range outside the VNet */
 		{ "20.1.2.3", 0, "IntraVNet", NULL },      /* n1's own public IP */
 		{ "224.0.0.5", 0, "Unknown", NULL },
+		{ "2001:db8:99:1::1", 0, "S2S", "hq, v6" },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
 		uint8_t a[16], b[16];
