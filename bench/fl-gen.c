@@ -1399,7 +1399,8 @@ static void write_tuple(const vm_t *m, const ev_t *x)
 static void write_slice(int b)
 {
 	evvec_t *vec = &buckets[b];
-	qsort(vec->v, vec->n, sizeof *vec->v, ev_cmp);
+	if (vec->n)
+		qsort(vec->v, vec->n, sizeof *vec->v, ev_cmp);
 	size_t i = 0;
 	while (i < vec->n) {
 		int vm = (int)(vec->v[i].key >> 48);
