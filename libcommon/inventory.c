@@ -796,7 +796,8 @@ void inv_finish(inv *v)
 				a->tenant = b->tenant;
 		}
 	}
-	dedupe(v->sub_ix, &v->n_sub_ix, &v->subs[0].dead, sizeof(sub_t));
+	if (v->n_subs)
+		dedupe(v->sub_ix, &v->n_sub_ix, &v->subs[0].dead, sizeof(sub_t));
 
 	BUILD_IX(v, vnets, key, vnet_ix, n_vnet_ix);
 	if (v->n_vnets)
@@ -837,7 +838,8 @@ void inv_finish(inv *v)
 		*PUSH(v, peers) = (pair_t){ a, b };
 		*PUSH(v, peers) = (pair_t){ b, a };
 	}
-	qsort(v->peers, v->n_peers, sizeof *v->peers, pair_cmp);
+	if (v->n_peers)
+		qsort(v->peers, v->n_peers, sizeof *v->peers, pair_cmp);
 	size_t k = 0;
 	for (size_t i = 0; i < v->n_peers; i++)
 		if (!k || pair_cmp(&v->peers[k - 1], &v->peers[i]))
