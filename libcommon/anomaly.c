@@ -354,7 +354,9 @@ static int load_root(pctx *c, json_t *root, an_policy *p, double th[TH_COUNT])
 			if (!json_is_array(v))
 				return perr(c, k, "expected an array of edges", v);
 			p->edges = calloc(json_array_size(v) + 1, sizeof *p->edges);
-			for (size_t i = 0; i < json_array_size(v); i++, p->nedges++)
+			/* counted up front: a failure half-way is freed like the rest */
+			p->nedges = json_array_size(v);
+			for (size_t i = 0; i < json_array_size(v); i++)
 				if (get_edge(c, pathf(path, sizeof path, "edges[%zu]", i), json_array_get(v, i),
 				             &p->edges[i]))
 					return -1;
@@ -362,7 +364,8 @@ static int load_root(pctx *c, json_t *root, an_policy *p, double th[TH_COUNT])
 			if (!json_is_array(v))
 				return perr(c, k, "expected an array of declared paths", v);
 			p->paths = calloc(json_array_size(v) + 1, sizeof *p->paths);
-			for (size_t i = 0; i < json_array_size(v); i++, p->npaths++)
+			p->npaths = json_array_size(v);
+			for (size_t i = 0; i < json_array_size(v); i++)
 				if (get_path(c, pathf(path, sizeof path, "cross_boundary[%zu]", i),
 				             json_array_get(v, i), &p->paths[i]))
 					return -1;

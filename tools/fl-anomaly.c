@@ -295,7 +295,8 @@ static uint32_t col_value(state *s, flt_reader *r, const flt_rec *rec, int c)
 	if (!id)
 		return 0;
 	if (flt_reader_epoch(r) != s->cache_epoch) {
-		memset(s->cache, 0, s->cache_n * sizeof *s->cache);
+		if (s->cache)
+			memset(s->cache, 0, s->cache_n * sizeof *s->cache);
 		s->cache_epoch = flt_reader_epoch(r);
 	}
 	if (id >= s->cache_n) {
@@ -476,7 +477,8 @@ static void load_baseline(state *s, const char *path)
 	if (skipped)
 		fl_warn("%s: %zu baseline edges are not between addresses (made with --by or --external?); "
 		        "they match nothing", path, skipped);
-	qsort(s->base, s->nbase, EDGE_KEY, key_cmp);
+	if (s->nbase > 1)
+		qsort(s->base, s->nbase, EDGE_KEY, key_cmp);
 }
 
 static int in_baseline(const state *s, const uint8_t k[EDGE_KEY])
@@ -599,7 +601,8 @@ static inb *inbound_edges(state *s, const fg_edge *e, size_t n, size_t *nin)
 			memcpy(&v[k].country, cv, 4);
 		k++;
 	}
-	qsort(v, k, sizeof *v, inb_cmp);
+	if (k > 1)
+		qsort(v, k, sizeof *v, inb_cmp);
 	*nin = k;
 	return v;
 }
@@ -665,7 +668,8 @@ static void group_stats(state *s, const inb *v, group *gr)
 			cc_add(&gr->cc, &gr->ncc, v[i].country, x);
 	}
 	cc_pool = s->pool;
-	qsort(gr->cc, gr->ncc, sizeof *gr->cc, cc_cmp);
+	if (gr->ncc > 1)
+		qsort(gr->cc, gr->ncc, sizeof *gr->cc, cc_cmp);
 }
 
 /* "DE 3, FR 1" and a JSON object of the same. */
@@ -796,7 +800,8 @@ static void geography(state *s, workload *ws, size_t nw, uint32_t *pf_countries,
 		char mix[200];
 		json_t *mixobj;
 		cc_pool = s->pool;
-		qsort(w->cc, w->ncc, sizeof *w->cc, cc_cmp);
+		if (w->ncc > 1)
+			qsort(w->cc, w->ncc, sizeof *w->cc, cc_cmp);
 		cc_text(s, w->cc, w->ncc, mix, sizeof mix, &mixobj);
 		const char *vm = ai_str(s, w->addr, 0);
 		size_t nexp = 0;
@@ -982,7 +987,8 @@ static void exfiltration(state *s, const fg_edge *e, size_t n)
 			k++;
 		}
 	}
-	qsort(v, k, sizeof *v, peer_cmp);
+	if (k > 1)
+		qsort(v, k, sizeof *v, peer_cmp);
 	size_t m = 0;
 	for (size_t i = 0; i < k; i++) {
 		if (m && peer_cmp(&v[m - 1], &v[i]) == 0) {
@@ -1706,7 +1712,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		if (ins[i].ok)
 			fl_spool_close(&ins[i].sp);
-	qsort(s->f, s->nf, sizeof *s->f, finding_cmp);
+	if (s->nf > 1)
+		qsort(s->f, s->nf, sizeof *s->f, finding_cmp);
 
 	fl_output o;
 	fl_output_open(&o, out, force, 0);
