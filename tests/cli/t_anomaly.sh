@@ -53,7 +53,7 @@ ev=$(printf '%s\n' "$F" | an_get exfiltration 10.4.0.7 185.220.101.5 '.evidence[
 assert_eq 5 "$(printf '%s\n' "$ev" | wc -l | tr -d ' ')" "five tuples"
 assert_match '^120000000 planted\.zip true [0-9]+$' "$(printf '%s\n' "$ev" | head -n 1)" "heaviest first, archive and member"
 m=$(printf '%s\n' "$F" | an_get new-edge 10.6.0.10 10.7.0.11 '.evidence[0] | "\(.member) \(.ordinal) \(.sport) \(.state)"')
-set -- ${m:-"(none) 0 0 -"}
+set -- ${m:-none 0 0 none}
 got=$(fl-cat --jsonl --provenance --fields sport,dport,state "$AN/all.flt" | jq -r --arg m "$1" --argjson o "$2" 'select(.member == $m and .ordinal == $o) | "\(.sport) \(.dport) \(.state)"')
 assert_eq "$3 22 $4" "$got" "the evidence's (member, ordinal) is that tuple"
 sc=$(printf '%s\n' "$F" | an_get scan 45.155.205.233 10.8.0.12 '[.evidence[].dport] | map(tostring) | join(",")')
