@@ -181,3 +181,16 @@ fl-window --since 2030-01-01T00:00:00Z "$AN/week.flt" > "$AN/empty.flt"
 run "fl-anomaly '$AN/empty.flt'"
 assert_eq 0 "$rc" "empty stream"
 assert_match '^0 findings \(0 high, 0 medium, 0 low\) in 0 tuples' "$out" "nothing to report"
+
+t "--help, the man page and the thresholds table agree"
+names=$(fl-anomaly --help | sed -n 's/.*\b\([a-z-]*\.[a-z_]*\) \[\([0-9.]*\)\].*/&/p' | grep -o '[a-z-]*\.[a-z_]* \[[0-9.]*\]')
+assert_eq 16 "$(printf '%s\n' "$names" | wc -l | tr -d ' ')" "sixteen thresholds in --help"
+printf '%s\n' "$names" | while read -r n v; do
+	v=${v#[}; v=${v%]}
+	fl-anomaly --set "$n=$v" "$AN/empty.flt" > /dev/null 2>&1 || echo "$n"
+done > "$AN/badnames"
+assert_eq "" "$(cat "$AN/badnames")" "every threshold in --help is accepted with its default"
+for n in $(printf '%s\n' "$names" | cut -d' ' -f1); do
+	grep -q "^\.B $n\$" "$top/man/fl-anomaly.1" || echo "$n"
+done > "$AN/undoc"
+assert_eq "" "$(cat "$AN/undoc")" "every threshold in the man page"
