@@ -56,6 +56,10 @@ typedef struct job {
 	const char *out_name;
 	flt_header wh;          /* the writer's header, for remapping columns by name */
 	int col[2 * C_N];
+	/* fl-join-subs may have run first: its ExternalPublic becomes AzurePublic
+	 * where a service tag now says the public end is Azure's */
+	int flow_type;          /* writer column, -1 when absent */
+	uint32_t external_public, azure_public;
 	uint32_t cls_id[IP_CLASS_COUNT];
 	uint32_t *gmap;         /* geo string id -> writer id + 1 */
 	size_t gmap_cap;
@@ -161,6 +165,9 @@ static void start_writer(job *j, const flt_header *first)
 		}
 	}
 	j->wr = flt_writer_new(j->out, j->out_name, &j->wh);
+	j->flow_type = flt_header_column(&j->wh, "flow_type", FLT_COL_STR, 0);
+	j->external_public = flt_writer_intern(j->wr, "ExternalPublic", 14);
+	j->azure_public = flt_writer_intern(j->wr, "AzurePublic", 11);
 	for (int c = 0; c < IP_CLASS_COUNT; c++) {
 		const char *s = ip_class_name((enum ip_class)c);
 		j->cls_id[c] = flt_writer_intern(j->wr, s, strlen(s));
@@ -324,6 +331,9 @@ static int copy_input(job *j, FILE *fp, const char *name)
 		}
 		annotate(j, &o, rec->src, 0);
 		annotate(j, &o, rec->dst, 1);
+		if (j->flow_type >= 0 && o.col[j->flow_type] == j->external_public &&
+		    (o.col[j->col[2 * C_TAG]] || o.col[j->col[2 * C_TAG + 1]]))
+			o.col[j->flow_type] = j->azure_public;
 		if (flt_writer_put(j->wr, &o) != 0)
 			fl_die(FL_EXIT_FATAL, "%s", flt_writer_error(j->wr));
 		j->tuples++;

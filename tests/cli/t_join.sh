@@ -155,6 +155,10 @@ fi
 jcsv "$TMP/tag.flt" flow_type
 assert_eq "ExternalPublic
 ExternalPublic" "$out" "without the column, public is external"
+t "the other order: fl-geo after fl-join-subs also makes it AzurePublic"
+run "fl-join-subs -i '$INV/az' '$TMP/tag.flt' | fl-geo --classify-only --service-tags '$TMP/tags.json' | fl-cat --csv --no-header --fields dst,dst_service_tag,flow_type"
+assert_eq "20.60.1.1,Storage.WestEurope,AzurePublic
+20.61.1.1,,ExternalPublic" "$out" "fl-geo updates the flow type"
 
 t "--summary: cross-subscription and cross-tenant paths, a connection seen from both ends counts once"
 jflt sum "$(jrec 2026-11-02T09:05:00Z 000D3A123456 "$TG_HUB" "$(fll $SA1)" \
