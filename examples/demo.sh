@@ -33,3 +33,6 @@ fl-graph --apps "$out/week.flt"
 echo
 echo "== fl-graph --format csv --top 5: the heaviest edges"
 fl-graph --format csv --top 5 "$out/week.flt"
+echo
+echo "== fl-anomaly: flows worth a look in the window, each with the rule, its numbers and its evidence (head)"
+fl-anomaly "$out/week.flt" 2>&1 | head -n 14

@@ -113,6 +113,10 @@ typedef struct state {
 	size_t cache_n;
 	uint64_t cache_epoch;
 	int seen_country, seen_subs;
+	uint32_t rule_id;        /* last rule id checked, and whether it is PlatformRule */
+	uint64_t rule_epoch;
+	int rule_platform;
+	uint64_t platform;       /* tuples of Azure's own probes, skipped */
 	int64_t tmin, tmax;
 	uint64_t tuples;
 	/* baseline */
@@ -361,8 +365,27 @@ static int is_cross(state *s, const xval *x)
 	return x->src_tenant && x->dst_tenant && x->src_tenant != x->dst_tenant;
 }
 
+/* Azure's own probes (from 40.87.164.0 and the like, source port 23456,
+ * allowed by PlatformRule) reach every VM: not the estate's traffic, and
+ * they would make every workload look exposed on random ports. */
+static int platform_tuple(state *s, flt_reader *r, const flt_rec *rec)
+{
+	if (!rec->rule)
+		return 0;
+	if (rec->rule != s->rule_id || flt_reader_epoch(r) != s->rule_epoch) {
+		s->rule_id = rec->rule;
+		s->rule_epoch = flt_reader_epoch(r);
+		s->rule_platform = strcmp(flt_reader_str(r, rec->rule, NULL), "PlatformRule") == 0;
+	}
+	return s->rule_platform;
+}
+
 static void add_tuple(state *s, flt_reader *r, const flt_rec *rec)
 {
+	if (platform_tuple(s, r, rec)) {
+		s->platform++;
+		return;
+	}
 	if (fg_add(s->g, r, rec) != 0)
 		fl_die(FL_EXIT_USAGE, "%s", fg_error(s->g));
 	s->tuples++;
@@ -1443,7 +1466,7 @@ static void read_pass(state *s, input *in, int pass, htab *h)
 		}
 		if (pass == 1)
 			add_tuple(s, r, rec);
-		else
+		else if (!platform_tuple(s, r, rec))
 			evidence_tuple(s, h, r, rec);
 	}
 	if (rc < 0)
@@ -1523,8 +1546,11 @@ static void write_report(FILE *fp, const state *s)
 		fl_format_time(s->tmax, t2);
 	} else
 		strcpy(t1, "-"), strcpy(t2, "-");
-	fprintf(fp, "%zu finding%s (%zu high, %zu medium, %zu low) in %" PRIu64 " tuples from %s to %s\n",
+	fprintf(fp, "%zu finding%s (%zu high, %zu medium, %zu low) in %" PRIu64 " tuples from %s to %s",
 	        s->nf, s->nf == 1 ? "" : "s", n[0], n[1], n[2], s->tuples, t1, t2);
+	if (s->platform)
+		fprintf(fp, " (and %" PRIu64 " of Azure platform probes, skipped)", s->platform);
+	fputc('\n', fp);
 	int cur = -1;
 	for (size_t i = 0; i < s->nf; i++) {
 		const finding *f = &s->f[i];

@@ -194,3 +194,18 @@ for n in $(printf '%s\n' "$names" | cut -d' ' -f1); do
 	grep -q "^\.B $n\$" "$top/man/fl-anomaly.1" || echo "$n"
 done > "$AN/undoc"
 assert_eq "" "$(cat "$AN/undoc")" "every threshold in the man page"
+
+t "Azure platform probes (PlatformRule) are not exposure"
+arec() { # RULE TUPLE...
+	_r=$1; shift
+	_tu=$(printf '"%s",' "$@"); _tu=${_tu%,}
+	printf '{"time":"2026-11-02T09:01:00Z","macAddress":"000D3A000504","category":"FlowLogFlowEvent","flowLogResourceID":"/X","flowLogVersion":4,"flowRecords":{"flows":[{"aclID":"00000000-0000-0000-0000-000000000000","flowGroups":[{"rule":"%s","flowTuples":[%s]}]}]}}' "$_r" "$_tu"
+}
+printf '{"records":[%s,%s]}' \
+	"$(arec PlatformRule "1793610000000,40.87.164.0,10.0.5.4,23456,25800,6,I,B,NX,0,0,0,0" "1793610005000,40.87.164.0,10.0.5.4,23456,25800,6,I,E,NX,1,128,1,54")" \
+	"$(arec UserRule_Admin "1793610000000,81.2.69.1,10.0.5.4,50000,22,6,I,B,NX,0,0,0,0" "1793610009000,81.2.69.1,10.0.5.4,50000,22,6,I,E,NX,9,900,9,9000")" > "$AN/probe.json"
+fl-extract --quiet "$AN/probe.json" > "$AN/probe.flt"
+run "fl-anomaly --jsonl '$AN/probe.flt' > '$AN/probe.jsonl'"
+assert_eq 'exposure 10.0.5.4 22' "$(jq -r '"\(.kind) \(.subject.dst) \(.subject.dport)"' "$AN/probe.jsonl")" "only the SSH exposure"
+run "fl-anomaly '$AN/probe.flt'"
+assert_match '^1 finding \(1 high, 0 medium, 0 low\) in 2 tuples .*\(and 2 of Azure platform probes, skipped\)$' "$out" "said in the summary"
