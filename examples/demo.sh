@@ -34,5 +34,23 @@ echo
 echo "== fl-graph --format csv --top 5: the heaviest edges"
 fl-graph --format csv --top 5 "$out/week.flt"
 echo
+echo "== fl-join-subs --summary: paths that cross subscriptions and tenants (inventory in examples/inventory)"
+fl-join-subs -i "$here/inventory" --summary "$out/week.flt"
+echo
+# A fetched or installed database when there is one, else a fictitious one made for the example.
+if [ -n "${FL_GEO_DB:-}" ] || ls /usr/local/share/fl-tools/geo/*.mmdb >/dev/null 2>&1; then
+	geo_db=""
+	echo "== fl-geo: countries of external sources (installed database)"
+else
+	perl "$here/make-geo.pl" "$out/example-geo.mmdb"
+	geo_db="--db $out/example-geo.mmdb"
+	echo "== fl-geo: countries of external sources (FICTITIOUS data made by examples/make-geo.pl)"
+fi
+fl-join-subs -i "$here/inventory" "$out/week.flt" | fl-geo $geo_db > "$out/annotated.flt"
+echo "tuples  allowed  denied  country"
+fl-cat --csv --no-header --fields src_class,src_country,action "$out/annotated.flt" |
+    awk -F, '$1 == "public" { t[$2]++; if ($3 == "A") a[$2]++; else d[$2]++ }
+    END { for (c in t) printf "%6d %8d %7d  %s\n", t[c], a[c], d[c], c }' | sort -rn | head -n 8
+echo
 echo "== fl-anomaly: flows worth a look in the window, each with the rule, its numbers and its evidence (head)"
-fl-anomaly "$out/week.flt" 2>&1 | head -n 14
+fl-anomaly "$out/annotated.flt" 2>&1 | head -n 14
