@@ -38,7 +38,7 @@ enum sev { SEV_HIGH, SEV_MEDIUM, SEV_LOW };
 static const char *const sev_names[] = { "high", "medium", "low" };
 
 /* How the second pass recognises a finding's tuples. */
-enum match { M_INBOUND, M_EDGE, M_PAIR, M_SRC_DST, M_SRC_PORT, M_DST };
+enum match { M_INBOUND, M_EDGE, M_PAIR, M_SRC, M_DST };
 /* Evidence order: the heaviest tuples, or the first ones. */
 enum evorder { EV_BYTES, EV_FIRST };
 
@@ -122,6 +122,9 @@ typedef struct state {
 	/* baseline */
 	uint8_t *base;           /* sorted EDGE_KEY keys */
 	size_t nbase;
+	/* public-facing workloads, sorted (found by the inbound detectors) */
+	uint8_t *pf;
+	size_t npf;
 	/* findings */
 	finding *f;
 	size_t nf, fcap;
@@ -892,6 +895,10 @@ static void inbound_detectors(state *s, const fg_edge *e, size_t n)
 			w->pf = is_web_port(v[gs[k].lo].e->dport) &&
 			        (gs[k].sources >= s->th[TH_EXPOSURE_PUBLIC_SOURCES] ||
 			         (s->seen_country && gs[k].ncc >= s->th[TH_EXPOSURE_PUBLIC_COUNTRIES]));
+		if (w->pf) {
+			s->pf = fl_xrealloc(s->pf, (s->npf + 1) * 16);
+			memcpy(s->pf + 16 * s->npf++, w->addr, 16);
+		}
 		for (size_t k = w->g0; k < w->g1; k++) {
 			const fg_edge *ge = v[gs[k].lo].e;
 			char ccs[200];
@@ -990,6 +997,16 @@ static void exfil_finding(state *s, const peer *x, uint64_t median, size_t npeer
 	times(f, x->first, x->last);
 }
 
+static int addr_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static int public_facing(const state *s, const uint8_t a[16])
+{
+	return s->npf && bsearch(a, s->pf, s->npf, 16, addr_cmp) != NULL;
+}
+
 static void exfiltration(state *s, const fg_edge *e, size_t n)
 {
 	peer *v = fl_xmalloc((2 * n + 1) * sizeof *v);
@@ -999,6 +1016,10 @@ static void exfiltration(state *s, const fg_edge *e, size_t n)
 		for (int end = 0; end < 2; end++) {
 			const uint8_t *w = end ? e[i].dst.v : e[i].src.v, *p = end ? e[i].src.v : e[i].dst.v;
 			if (!is_internal(w) || memcmp(w, p, 16) == 0)
+				continue;
+			/* what a public-facing workload serves on its web ports is its job,
+			 * not an upload: a heavy client is not exfiltration */
+			if (end && is_web_port(e[i].dport) && public_facing(s, w))
 				continue;
 			memcpy(v[k].w, w, 16);
 			memcpy(v[k].p, p, 16);
@@ -1095,75 +1116,104 @@ static int sp_cmp(const void *pa, const void *pb)
 	return memcmp(a->dst.v, b->dst.v, 16);
 }
 
-static void scan_finding(state *s, const fg_edge *x, int by_port, uint64_t count, uint64_t denied,
-                         uint64_t allowed, int64_t first, int64_t last)
+/* What one source did: hosts and ports it touched, its widest sweeps. */
+typedef struct sweep {
+	uint64_t hosts, ports;       /* distinct */
+	uint64_t max_ports;          /* on one host: best_host */
+	uint64_t max_hosts;          /* on one port: best_port/best_proto */
+	const uint8_t *best_host;
+	uint16_t best_port;
+	uint8_t best_proto;
+	uint64_t denied, allowed;
+	int64_t first, last;
+} sweep;
+
+static void scan_finding(state *s, const uint8_t *src, const sweep *w)
 {
-	double ratio = (double)denied / (double)(denied + allowed);
-	if (count < s->th[by_port ? TH_SCAN_HOSTS : TH_SCAN_PORTS] || ratio < s->th[TH_SCAN_DENIED])
+	const double *th = s->th;
+	double ratio = (double)w->denied / (double)(w->denied + w->allowed);
+	int by_ports = w->max_ports >= th[TH_SCAN_PORTS], by_hosts = w->max_hosts >= th[TH_SCAN_HOSTS];
+	if ((!by_ports && !by_hosts) || ratio < th[TH_SCAN_DENIED])
 		return;
-	char a[256], b[256], pb[8];
-	int internal = is_internal(x->src.v);
-	finding *f = new_finding(s, AN_SCAN, internal ? SEV_HIGH : SEV_MEDIUM,
-	                         by_port ? "scan.hosts" : "scan.ports");
-	subject_addr(s, f, "src", x->src.v);
-	addr_label(s, x->src.v, a, sizeof a);
-	if (by_port) {
-		subject_port(f, x->dport, x->proto);
-		f->match = M_SRC_PORT;
-		snprintf(f->headline, sizeof f->headline, "%s tried %" PRIu64 " hosts on %s/%u", a, count,
-		         proto_name(x->proto, pb), x->dport);
-	} else {
-		subject_addr(s, f, "dst", x->dst.v);
-		f->match = M_SRC_DST;
-		addr_label(s, x->dst.v, b, sizeof b);
-		snprintf(f->headline, sizeof f->headline, "%s tried %" PRIu64 " ports on %s", a, count, b);
-	}
+	char a[256], b[256], pb[8], what[320];
+	int internal = is_internal(src);
+	/* from inside: lateral movement; from outside: high only if some got through */
+	int sev = internal ? SEV_HIGH : w->allowed ? SEV_MEDIUM : SEV_LOW;
+	finding *f = new_finding(s, AN_SCAN, sev, by_ports ? "scan.ports" : "scan.hosts");
+	subject_addr(s, f, "src", src);
+	if (w->hosts == 1)
+		subject_addr(s, f, "dst", w->best_host);
+	if (w->ports == 1)
+		subject_port(f, w->best_port, w->best_proto);
+	f->match = M_SRC;
 	f->order = EV_FIRST;
-	snprintf(f->why, sizeof f->why, "%s: %" PRIu64 " distinct %s >= %.0f, %.0f%% of %" PRIu64
-	         " attempts denied >= %.0f%%%s", f->rule, count, by_port ? "hosts" : "ports",
-	         s->th[by_port ? TH_SCAN_HOSTS : TH_SCAN_PORTS], ratio * 100, denied + allowed,
-	         s->th[TH_SCAN_DENIED] * 100, internal ? "; from inside the estate" : "");
-	metric_int(f, by_port ? "hosts" : "ports", count);
-	metric_int(f, "denied", denied);
-	metric_int(f, "allowed_connections", allowed);
+	addr_label(s, src, a, sizeof a);
+	addr_label(s, w->best_host, b, sizeof b);
+	if (by_ports)
+		snprintf(what, sizeof what, "%" PRIu64 " ports on %s", w->max_ports, b);
+	else
+		snprintf(what, sizeof what, "%" PRIu64 " hosts on %s/%u", w->max_hosts,
+		         proto_name(w->best_proto, pb), w->best_port);
+	snprintf(f->headline, sizeof f->headline, "%s tried %s%s", a, what,
+	         w->hosts > 1 && w->ports > 1 ? " (and more)" : "");
+	snprintf(f->why, sizeof f->why, "%s: %" PRIu64 " ports on one host (>= %.0f: %s), %" PRIu64
+	         " hosts on one port (>= %.0f: %s); %" PRIu64 " hosts and %" PRIu64 " ports in all; "
+	         "%.0f%% of %" PRIu64 " attempts denied (>= %.0f%%)%s", f->rule, w->max_ports, th[TH_SCAN_PORTS],
+	         by_ports ? "yes" : "no", w->max_hosts, th[TH_SCAN_HOSTS], by_hosts ? "yes" : "no", w->hosts,
+	         w->ports, ratio * 100, w->denied + w->allowed, th[TH_SCAN_DENIED] * 100,
+	         internal ? "; from inside the estate" : w->allowed ? "; some were allowed" : "; all denied");
+	metric_int(f, "hosts", w->hosts);
+	metric_int(f, "ports", w->ports);
+	metric_int(f, "max_ports_on_a_host", w->max_ports);
+	metric_int(f, "max_hosts_on_a_port", w->max_hosts);
+	metric_int(f, "denied", w->denied);
+	metric_int(f, "allowed_connections", w->allowed);
 	metric_real(f, "denied_ratio", ratio);
-	times(f, first, last);
+	times(f, w->first, w->last);
 }
 
+/* One finding per source: edges in (src, dst) order give the ports per
+ * host, a copy in (src, port, dst) order the hosts per port; both walk the
+ * sources in the same order. */
 static void scans(state *s, const fg_edge *e, size_t n)
 {
-	for (int by_port = 0; by_port < 2; by_port++) {
-		const fg_edge **v = fl_xmalloc((n + 1) * sizeof *v);
-		for (size_t i = 0; i < n; i++)
-			v[i] = &e[i];
-		if (by_port)
-			qsort(v, n, sizeof *v, sp_cmp);
-		for (size_t i = 0; i < n;) {
-			size_t j = i;
-			uint64_t den = 0, ok = 0;
-			int64_t first = INT64_MAX, last = INT64_MIN;
-			while (j < n && memcmp(v[j]->src.v, v[i]->src.v, 16) == 0 &&
-			       (by_port ? v[j]->dport == v[i]->dport && v[j]->proto == v[i]->proto
-			                : memcmp(v[j]->dst.v, v[i]->dst.v, 16) == 0)) {
-				den += v[j]->val.denied;
-				ok += v[j]->val.flows;
-				if (v[j]->val.first < first) first = v[j]->val.first;
-				if (v[j]->val.last > last) last = v[j]->val.last;
-				j++;
-			}
-			/* by host, edges of one (src, dst) are distinct (dport, proto): count ports */
-			uint64_t count = j - i;
-			if (!by_port) {
-				count = 0;
-				for (size_t k = i; k < j; k++)
-					count += k == i || v[k]->dport != v[k - 1]->dport;
-			}
-			if (den + ok)
-				scan_finding(s, v[i], by_port, count, den, ok, first, last);
-			i = j;
+	const fg_edge **v = fl_xmalloc((n + 1) * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = &e[i];
+	if (n > 1)
+		qsort(v, n, sizeof *v, sp_cmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		sweep w;
+		memset(&w, 0, sizeof w);
+		w.first = INT64_MAX;
+		w.last = INT64_MIN;
+		while (j < n && memcmp(e[j].src.v, e[i].src.v, 16) == 0)
+			j++;
+		for (size_t k = i, run = 0; k < j; k++) {
+			const fa_edge *x = &e[k].val;
+			int new_host = k == i || memcmp(e[k].dst.v, e[k - 1].dst.v, 16) != 0;
+			run = new_host ? 1 : run + (e[k].dport != e[k - 1].dport);
+			w.hosts += new_host;
+			if (run > w.max_ports)
+				w.max_ports = run, w.best_host = e[k].dst.v;
+			w.denied += x->denied;
+			w.allowed += x->flows;
+			if (x->first < w.first) w.first = x->first;
+			if (x->last > w.last) w.last = x->last;
 		}
-		free(v);
+		for (size_t k = i, run = 0; k < j; k++) {
+			int new_port = k == i || v[k]->dport != v[k - 1]->dport || v[k]->proto != v[k - 1]->proto;
+			run = new_port ? 1 : run + 1;
+			w.ports += new_port;
+			if (run > w.max_hosts)
+				w.max_hosts = run, w.best_port = v[k]->dport, w.best_proto = v[k]->proto;
+		}
+		if (w.denied + w.allowed)
+			scan_finding(s, e[i].src.v, &w);
+		i = j;
 	}
+	free(v);
 }
 
 static const fg_edge *find_edge(const fg_edge *e, size_t n, const uint8_t k[EDGE_KEY])
@@ -1333,8 +1383,7 @@ static void index_findings(state *s, htab *h)
 			hput(h, s->f, i, 1, k);
 			hkey(k, 3, f->src, f->dst, 0, 0);
 			break;
-		case M_SRC_DST: hkey(k, 3, f->src, f->dst, 0, 0); break;
-		case M_SRC_PORT: hkey(k, 4, f->src, NULL, f->dport, f->proto); break;
+		case M_SRC: hkey(k, 4, f->src, NULL, 0, 0); break;
 		default: hkey(k, 5, NULL, f->dst, 0, 0); break;
 		}
 		hput(h, s->f, i, 0, k);
@@ -1408,7 +1457,6 @@ static int accepts(state *s, flt_reader *r, const flt_rec *rec, const finding *f
 		return 1;
 	case M_EDGE: return tag == 2;
 	case M_PAIR: return tag == 3;
-	case M_SRC_DST: return tag == 3;
 	default: return tag == 4;
 	}
 }
@@ -1420,7 +1468,7 @@ static void evidence_tuple(state *s, htab *h, flt_reader *r, const flt_rec *rec)
 	hkey(k[0], 1, NULL, rec->dst, rec->dport, rec->proto);
 	hkey(k[1], 2, rec->src, rec->dst, rec->dport, rec->proto);
 	hkey(k[2], 3, rec->src, rec->dst, 0, 0);
-	hkey(k[3], 4, rec->src, NULL, rec->dport, rec->proto);
+	hkey(k[3], 4, rec->src, NULL, 0, 0);
 	ev x;
 	int made = 0;
 	for (int t = 0; t < 5; t++) {
@@ -1714,8 +1762,8 @@ int main(int argc, char **argv)
 	size_t ne;
 	if (fg_edges(s->g, &e, &ne) != 0)
 		fl_die(FL_EXIT_FATAL, "%s", fg_error(s->g));
-	if (s->on & ((1u << AN_GEOGRAPHY) | (1u << AN_EXPOSURE) | (1u << AN_OPEN_PORT)))
-		inbound_detectors(s, e, ne);
+	/* always: it also finds the public-facing workloads exfiltration needs */
+	inbound_detectors(s, e, ne);
 	if (s->on & (1u << AN_EXFILTRATION))
 		exfiltration(s, e, ne);
 	if (s->on & (1u << AN_NEW_EDGE))
@@ -1758,6 +1806,7 @@ int main(int argc, char **argv)
 	free(s->ai);
 	free(s->cache);
 	free(s->base);
+	free(s->pf);
 	if (s->countries) agg_free(s->countries);
 	if (s->beacons) agg_free(s->beacons);
 	if (s->cross) agg_free(s->cross);
