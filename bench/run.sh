@@ -197,3 +197,31 @@ if [ -x "$GEO" ] && perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null; then
 elif [ -x "$GEO" ]; then
 	echo "bench: fl-geo skipped: MaxMind::DB::Writer is missing (make deps)" >&2
 fi
+
+# ---- fl-anomaly: every detector over the whole export's tuple stream --------
+# A separate block: the stream of the whole tree is written once (reused
+# while the export is unchanged), then fl-anomaly reads it twice (detectors,
+# then evidence) as it does on any regular file.
+ANOMALY=$bin/fl-anomaly
+if [ -x "$ANOMALY" ]; then
+	if [ ! -f "$out/export.flt" ] || [ "$out/export.flt" -ot "$out/params" ]; then
+		rm -f "$out/export.flt"
+		"$EXTRACT" --quiet -o "$out/export.flt" "$out/export"
+	fi
+	flt_bytes=$(wc -c < "$out/export.flt")
+	t_an=$(timeit anomaly "'$ANOMALY' --jsonl '$out/export.flt' > '$out/anomaly.jsonl' 2>/dev/null")
+	an_rss=""
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -v "$ANOMALY" --jsonl "$out/export.flt" > /dev/null 2> "$out/rss-anomaly.txt" || true
+		an_rss=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$out/rss-anomaly.txt")
+	fi
+	"$ANOMALY" "$out/export.flt" 2>/dev/null | head -n 1 > "$out/anomaly.txt" || true
+	tuples=$(sed -n 's/.* in \([0-9]*\) tuples .*/\1/p' "$out/anomaly.txt")
+	awk -v s="$t_an" -v b="$flt_bytes" -v n="${tuples:-0}" -v k="${an_rss:-0}" -v f="$(wc -l < "$out/anomaly.jsonl")" 'BEGIN {
+		if (s == "nan" || s <= 0) { print "fl-anomaly: failed"; exit }
+		printf "fl-anomaly on the whole export (%.0f MB stream, %d tuples): %.2f s median, %.2f M tuples/s, %d findings", b / 1048576, n, s, n / s / 1e6, f
+		if (k > 0) printf ", peak RSS %.1f MB", k / 1024
+		printf "\n" }' | tee -a "$out/results.txt"
+else
+	echo "bench: $ANOMALY is missing: fl-anomaly not timed" >&2
+fi
