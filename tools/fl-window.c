@@ -10,18 +10,16 @@
  * read twice: a regular file is simply read again; anything else (a pipe, a
  * FIFO) is copied, while the first pass reads it, to a temporary file that
  * is unlinked as soon as it exists, so no exit path, signals included, can
- * leave it behind.  Records are never held in memory.
+ * leave it behind (spool.c).  Records are never held in memory.
  */
 #include "cli.h"
 #include "flt.h"
+#include "spool.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define DAY_MS 86400000LL
@@ -50,9 +48,7 @@ typedef struct window {
 typedef struct input {
 	const char *name; /* for messages */
 	FILE *fp;
-	off_t start;      /* where the stream begins (stdin may be redirected mid-file) */
-	uint64_t spooled; /* bytes copied to a temporary file, 0 if read in place */
-	int src_fd, spool_fd;
+	fl_spool sp;      /* the second pass: the file again, or its spooled copy */
 } input;
 
 typedef struct tally {
@@ -100,78 +96,6 @@ static void parse_time_opt(const char *opt, const char *arg, int64_t *ms)
 
 /* ---- inputs ------------------------------------------------------------ */
 
-/* A temporary file nobody else can reach: unlinked before any signal can
- * be delivered, so it vanishes with the process however that ends. */
-static int spool_create(void)
-{
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	size_t n = strlen(dir) + 32;
-	char *path = fl_xmalloc(n);
-	snprintf(path, n, "%s/fl-window.XXXXXX", dir);
-	sigset_t all, old;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	int fd = mkstemp(path);
-	int e = errno;
-	if (fd >= 0)
-		unlink(path);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (fd < 0)
-		fl_die(FL_EXIT_FATAL, "cannot create a temporary file in %s: %s", dir, strerror(e));
-	free(path);
-	return fd;
-}
-
-/* The first pass over a pipe reads through this: every chunk the reader
- * takes is also appended to the spool, so the input is parsed while it is
- * copied instead of being copied and then read once more. */
-static ssize_t tee_read(void *cookie, char *buf, size_t size)
-{
-	input *in = cookie;
-	ssize_t got;
-	do
-		got = read(in->src_fd, buf, size);
-	while (got < 0 && errno == EINTR);
-	for (ssize_t done = 0; got > 0 && done < got;) {
-		ssize_t put = write(in->spool_fd, buf + done, (size_t)(got - done));
-		if (put < 0 && errno == EINTR)
-			continue;
-		if (put < 0)
-			fl_die(FL_EXIT_FATAL, "cannot copy %s to a temporary file: %s "
-			       "(set TMPDIR to a roomier directory)", in->name, strerror(errno));
-		done += put;
-	}
-	if (got > 0)
-		in->spooled += (uint64_t)got;
-	return got;
-}
-
-static FILE *spool_begin(input *in)
-{
-	static char vbuf[1u << 16];
-	cookie_io_functions_t io = { .read = tee_read };
-	in->src_fd = fileno(in->fp);
-	in->spool_fd = spool_create();
-	FILE *fp = fopencookie(in, "r", io);
-	if (!fp)
-		fl_die(FL_EXIT_FATAL, "cannot read %s: %s", in->name, strerror(errno));
-	setvbuf(fp, vbuf, _IOFBF, sizeof vbuf);
-	return fp;
-}
-
-/* From now on the input is the spool. */
-static void spool_end(input *in, FILE *tee)
-{
-	fclose(tee);
-	if (in->fp != stdin)
-		fclose(in->fp);
-	if (lseek(in->spool_fd, 0, SEEK_SET) != 0 || !(in->fp = fdopen(in->spool_fd, "rb")))
-		fl_die(FL_EXIT_FATAL, "cannot read back the temporary file: %s", strerror(errno));
-	in->start = 0;
-}
-
 /* Opens an operand; NULL (and a warning) when it cannot be opened. */
 static FILE *open_input(const char *arg, const char **name)
 {
@@ -181,26 +105,6 @@ static FILE *open_input(const char *arg, const char **name)
 	if (!fp)
 		fl_warn("cannot open '%s': %s", arg, strerror(errno));
 	return fp;
-}
-
-/* For two passes: a regular file is read again from where it started;
- * anything else is spooled during the first pass.  Returns the FILE the
- * first pass reads. */
-static FILE *prepare_rereadable(input *in)
-{
-	struct stat st;
-	if (fstat(fileno(in->fp), &st) == 0 && S_ISREG(st.st_mode)) {
-		in->start = lseek(fileno(in->fp), 0, SEEK_CUR);
-		if (in->start >= 0)
-			return in->fp;
-	}
-	return spool_begin(in);
-}
-
-static void rewind_input(const input *in)
-{
-	if (fseeko(in->fp, in->start, SEEK_SET) != 0)
-		fl_die(FL_EXIT_FATAL, "%s: cannot read it a second time: %s", in->name, strerror(errno));
 }
 
 /* First pass: the newest tuple.  Damage is found here, before any output. */
@@ -297,8 +201,8 @@ static void print_stats(const job *j, const char *how, const input *ins, int n)
 	fprintf(stderr, "oldest   %s\n", a);
 	fprintf(stderr, "newest   %s\n", b);
 	for (int i = 0; i < n; i++)
-		if (ins[i].spooled)
-			fprintf(stderr, "spooled  %" PRIu64 " bytes of %s\n", ins[i].spooled, ins[i].name);
+		if (ins[i].sp.spooled)
+			fprintf(stderr, "spooled  %" PRIu64 " bytes of %s\n", ins[i].sp.spooled, ins[i].name);
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -397,12 +301,11 @@ int main(int argc, char **argv)
 				status = FL_EXIT_DAMAGED;
 				continue;
 			}
-			FILE *fp = prepare_rereadable(&ins[i]);
+			FILE *fp = fl_spool_begin(&ins[i].sp, ins[i].fp, ins[i].name);
 			if (scan_newest(&ins[i], fp, &newest, &count) < 0)
 				fail_damaged(&o, &j);
-			if (fp != ins[i].fp)
-				spool_end(&ins[i], fp);
-			rewind_input(&ins[i]);
+			fl_spool_rewind(&ins[i].sp);
+			ins[i].fp = ins[i].sp.fp;
 		}
 		empty = count == 0;
 		j.w.lo = sat_add(newest, -last);
