@@ -77,6 +77,14 @@ fl-extract --quiet "$AN/base" | fl-graph --format json > "$AN/base.json"
 fl-anomaly --jsonl --baseline "$AN/base.json" "$AN/week.flt" > "$AN/bj.jsonl" 2>/dev/null
 assert_file_eq "$AN/f.jsonl" "$AN/bj.jsonl"
 
+t "exfiltration: a long upload to a new destination ranks high by itself"
+run "fl-anomaly --jsonl --set exfiltration.high_bytes=10000000000 '$AN/week.flt' > '$AN/ex1.jsonl'"
+assert_eq high "$(an_get exfiltration 10.4.0.7 185.220.101.5 .severity < "$AN/ex1.jsonl")" "new and two hours long"
+run "fl-anomaly --jsonl --set exfiltration.high_bytes=10000000000 --set exfiltration.long_seconds=7201 '$AN/week.flt' > '$AN/ex2.jsonl'"
+assert_eq medium "$(an_get exfiltration 10.4.0.7 185.220.101.5 .severity < "$AN/ex2.jsonl")" "shorter than long_seconds"
+run "fl-anomaly --jsonl --set exfiltration.factor=1000 '$AN/week.flt' > '$AN/ex3.jsonl'"
+assert_eq "" "$(jq -r 'select(.kind == "exfiltration") | .subject.dst' "$AN/ex3.jsonl")" "3 GB is less than 1000 x the median 5.5 MB"
+
 t "a case older than the window is not reported after fl-window"
 run "fl-anomaly --jsonl --baseline '$AN/base.csv' '$AN/all.flt' > '$AN/all.jsonl'"
 out=$(an_rows < "$AN/all.jsonl")
