@@ -1245,7 +1245,9 @@ static void cross_boundary(state *s, const fg_edge *e, size_t n)
 		const fg_edge *ed = find_edge(e, n, k);
 		const char *ss = strpool_get(s->pool, x.src_sub), *ds = strpool_get(s->pool, x.dst_sub);
 		const char *st = strpool_get(s->pool, x.src_tenant), *dt = strpool_get(s->pool, x.dst_tenant);
-		if (!ed || !ed->val.flows || in_baseline(s, k) || an_policy_path(&s->pol, ss, ds, st, dt))
+		/* a spoke using the hub's DNS or directory is how estates are built */
+		if (!ed || !ed->val.flows || is_shared_port(s, ed->dport) || in_baseline(s, k) ||
+		    an_policy_path(&s->pol, ss, ds, st, dt))
 			continue;
 		int tenant = strcmp(strpool_get(s->pool, x.type), "CrossTenant") == 0 ||
 		             (x.src_tenant && x.dst_tenant && x.src_tenant != x.dst_tenant);

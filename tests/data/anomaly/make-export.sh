@@ -18,7 +18,8 @@
 #     scan                45.155.205.233 -> 10.8.0.12, 30 ports, all denied
 #     cross-boundary      10.1.1.4 (vm-app-01, subscription 1111...) ->
 #                         10.0.1.5 (vm-db-01, 2222...):1433, with the NICs of
-#                         tests/data/inventory/az
+#                         tests/data/inventory/az; beside it SMB (445) on the
+#                         same path, shared infrastructure: not reported
 #     beaconing           10.10.0.13 -> 91.219.236.18:8443 every 300 s (+-2 s)
 #     old scan            5.188.10.10 -> 10.8.0.12, 25 ports, ten days earlier
 #                         (outside a 7-day window)
@@ -103,8 +104,10 @@ BEGIN {
 	for (p = 20; p < 50; p++)
 		deny(T0 + 4 * 3600000 + p * 1000, "45.155.205.233", "10.8.0.12", p == 49 ? 3389 : p)
 	# cross-boundary: subscription 1111 to subscription 2222
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++) {
 		conn(T0 + 3600000 * (1 + i), "10.1.1.4", "10.0.1.5", 1433, 6, 30, 50000, 400000)
+		conn(T0 + 3600000 * (1 + i) + 60000, "10.1.1.4", "10.0.1.5", 445, 6, 5, 20000, 90000)
+	}
 	# beaconing: every 300 s, +-2 s, for six hours
 	for (t = T0 + 60000; t < T0 + 6 * 3600000 - 300000; t += 300000)
 		conn(t + (rnd(5) - 2) * 1000, "10.10.0.13", "91.219.236.18", 8443, 6, 1, 500, 300)
