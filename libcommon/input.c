@@ -162,6 +162,15 @@ static enum content classify(const unsigned char *b, size_t n)
 	return C_OTHER;
 }
 
+int in_json_prefix(const void *buf, size_t n)
+{
+	switch (classify(buf, n)) {
+	case C_JSON: return 1;
+	case C_EMPTY: return n < PEEK ? 0 : -1;
+	default: return 0;
+	}
+}
+
 /* A source of bytes: a plain fd, or the current entry of a libarchive. */
 typedef struct pull {
 	int fd;
@@ -492,6 +501,8 @@ static void walk_path(walker *w, const char *path, int top)
 		return; /* sockets, devices found while walking */
 	m.size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : IN_SIZE_UNKNOWN;
 	if (!w->cb->want(w->cb->ctx, &m))
+		return;
+	if (S_ISREG(st.st_mode) && w->cb->defer && w->cb->defer(w->cb->ctx, &m))
 		return;
 	int fd = open(path, O_RDONLY);
 	if (fd < 0) {

@@ -26,6 +26,10 @@ typedef struct in_callbacks {
 	/* Every file or archive member, before any of its bytes are read: return 1 to
 	 * read it, 0 to skip it unread (time-window pruning by its blob path). */
 	int (*want)(void *ctx, const in_member *m);
+	/* Optional: a regular file that want() accepted, before it is opened: return 1
+	 * to take it over (read it elsewhere, e.g. in a worker thread), 0 to let the
+	 * walk read it.  Archives inside it are then the taker's business. */
+	int (*defer)(void *ctx, const in_member *m);
 	/* A member whose content is JSON starts; data() follows in chunks, then end(). */
 	void (*begin)(void *ctx, const in_member *m);
 	void (*data)(void *ctx, const char *buf, size_t n);
@@ -37,6 +41,10 @@ typedef struct in_callbacks {
 	 * offset reached in the member (or archive), IN_SIZE_UNKNOWN if not known. */
 	void (*error)(void *ctx, const in_member *m, uint64_t offset, const char *msg);
 } in_callbacks;
+
+/* 1 when the first n bytes of a file (n >= 512, or the whole file) say JSON,
+ * 0 when they say something else (an archive, text, empty). */
+int in_json_prefix(const void *buf, size_t n);
 
 /* Walks one operand ("-" = stdin).  Returns the number of errors reported. */
 unsigned in_walk(const char *path, const in_callbacks *cb);

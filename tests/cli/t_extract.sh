@@ -157,3 +157,20 @@ assert_match 'out\.flt\.tmp' "$(ls "$TMP/intr")" "a temporary exists while runni
 kill -TERM $pid; wait $pid 2>/dev/null
 exec 9>&-
 assert_eq "fifo" "$(ls "$TMP/intr")" "gone after SIGTERM"
+
+t "parallel parsing gives the same stream, counts and messages as one thread"
+mkdir -p "$TMP/par/a" "$TMP/par/b"
+cp "$TMP/good.json" "$TMP/par/a/1.json"; cp "$TMP/noclose.json" "$TMP/par/a/2.json"
+cp "$TMP/badtuple.json" "$TMP/par/b/3.json"; cp "$TMP/t.zip" "$TMP/par/b/4.zip"
+cp "$TMP/good.json" "$TMP/par/b/5.json"; cp "$TMP/tree/README.md" "$TMP/par/b/6.md"
+cp "$TMP/tree/diag.json" "$TMP/par/b/7.json"; cp "$TMP/seam.json" "$TMP/par/b/8.json"
+for j in 1 3; do
+	fl-extract --stats --hash --jobs $j "$TMP/par" "$TMP/early.json" 2> "$TMP/par-err$j" |
+		fl-cat --csv --provenance --fields time,src,dport,sha256,member,ordinal,rule > "$TMP/par-out$j"
+	echo "exit $?" >> "$TMP/par-err$j"
+done
+assert_file_eq "$TMP/par-out1" "$TMP/par-out3"
+assert_file_eq "$TMP/par-err1" "$TMP/par-err3"
+assert_match 'dropped [0-9]+ duplicate records' "$(cat "$TMP/par-err3")" "duplicates decided in file order"
+run "fl-extract --jobs 0 '$TMP/good.json'"
+assert_eq 2 "$rc" "bad --jobs"

@@ -162,7 +162,8 @@ static void teardown(void)
 
 static seen walk(const char *rel, int skip_hour)
 {
-	static in_callbacks cb = { NULL, t_want, t_begin, t_data, t_end, t_skipped, t_error };
+	static in_callbacks cb = { .want = t_want, .begin = t_begin, .data = t_data, .end = t_end,
+	                           .skipped = t_skipped, .error = t_error };
 	static seen s;
 	char path[512];
 	memset(&s, 0, sizeof s);
