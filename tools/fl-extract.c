@@ -587,6 +587,9 @@ static void parse_job(worker *w)
 	for (size_t o = 0; o < (size_t)st.st_size; o += CHUNK_BYTES) {
 		size_t n = (size_t)st.st_size - o < CHUNK_BYTES ? (size_t)st.st_size - o : CHUNK_BYTES;
 		fj_feed(w->scan, (const char *)map + o, n);
+		/* the scanner keeps nothing of a slice it was fed: drop its pages, so
+		 * a 1 GB blob does not sit in memory */
+		madvise((char *)map + o, n, MADV_DONTNEED);
 	}
 	bus_jump = NULL;
 	munmap(map, (size_t)st.st_size);
