@@ -18,6 +18,7 @@
 #include "anomaly.h"
 #include "apps.h"
 #include "cli.h"
+#include "textfmt.h"
 #include "edgeagg.h"
 #include "flowgraph.h"
 #include "flt.h"
@@ -185,29 +186,6 @@ static int is_shared_port(const state *s, unsigned p)
 		if (s->shared.shared[i] == p)
 			return 1;
 	return 0;
-}
-
-static const char *proto_name(int p, char *buf)
-{
-	if (p == 6)
-		return "tcp";
-	if (p == 17)
-		return "udp";
-	snprintf(buf, 8, "%d", p);
-	return buf;
-}
-
-static void human_bytes(uint64_t b, char *buf, size_t n)
-{
-	static const char *const unit[] = { "B", "kB", "MB", "GB", "TB", "PB" };
-	double v = (double)b;
-	int u = 0;
-	while (v >= 1000 && u < 5)
-		v /= 1000, u++;
-	if (u == 0)
-		snprintf(buf, n, "%" PRIu64 " B", b);
-	else
-		snprintf(buf, n, "%.1f %s", v, unit[u]);
 }
 
 static void edge_key(uint8_t k[EDGE_KEY], const uint8_t src[16], const uint8_t dst[16], uint16_t dport,
@@ -558,7 +536,7 @@ static void subject_port(finding *f, int dport, int proto)
 	if (dport >= 0)
 		json_object_set_new(f->subject, "dport", json_integer(dport));
 	if (proto >= 0)
-		json_object_set_new(f->subject, "proto", json_string(proto_name(proto, pb)));
+		json_object_set_new(f->subject, "proto", json_string(fl_proto_name(proto, pb)));
 }
 
 static void metric_int(finding *f, const char *k, uint64_t v)
@@ -732,9 +710,9 @@ static void exposure_finding(state *s, const fg_edge *e, const group *gr, int pf
 	subject_port(f, e->dport, e->proto);
 	f->match = M_INBOUND;
 	addr_label(s, e->dst.v, w, sizeof w);
-	human_bytes(gr->bytes, b, sizeof b);
+	fl_human_bytes(gr->bytes, b, sizeof b);
 	snprintf(f->headline, sizeof f->headline, "%s %s/%u reached from %" PRIu64 " public source%s",
-	         w, proto_name(e->proto, pb), e->dport, gr->sources, gr->sources == 1 ? "" : "s");
+	         w, fl_proto_name(e->proto, pb), e->dport, gr->sources, gr->sources == 1 ? "" : "s");
 	snprintf(f->why, sizeof f->why, "%s: allowed inbound connections from public addresses to a %s; "
 	         "%" PRIu64 " sources in %" PRIu64 " networks%s%s%s, %" PRIu64 " connections, %s",
 	         f->rule, !pf ? "workload that is not public-facing" : web ?
@@ -773,7 +751,7 @@ static void open_port_finding(state *s, const fg_edge *e, const group *gr, int p
 	f->match = M_INBOUND;
 	addr_label(s, e->dst.v, w, sizeof w);
 	snprintf(f->headline, sizeof f->headline, "%s %s/%u open to the internet (%" PRIu64 " sources)", w,
-	         proto_name(e->proto, pb), e->dport, gr->sources);
+	         fl_proto_name(e->proto, pb), e->dport, gr->sources);
 	snprintf(f->why, sizeof f->why, "%s: one port reached by many public sources, the signature of an "
 	         "Any-source rule: %s", f->rule, met);
 	metric_int(f, "sources", gr->sources);
@@ -977,9 +955,9 @@ static void exfil_finding(state *s, const peer *x, uint64_t median, size_t npeer
 	f->match = M_PAIR;
 	addr_label(s, x->w, w, sizeof w);
 	ip_format(x->p, d);
-	human_bytes(x->out, ob, sizeof ob);
-	human_bytes(median, mb, sizeof mb);
-	human_bytes(x->in, ib, sizeof ib);
+	fl_human_bytes(x->out, ob, sizeof ob);
+	fl_human_bytes(median, mb, sizeof mb);
+	fl_human_bytes(x->in, ib, sizeof ib);
 	double ratio = x->in ? (double)x->out / (double)x->in : (double)x->out;
 	snprintf(f->headline, sizeof f->headline, "%s sent %s to %s%s", w, ob, d, isnew ? " (new destination)" : "");
 	snprintf(f->why, sizeof f->why, "%s: %s out >= %.0f bytes and > %g x the median %s of its %zu other "
@@ -1086,9 +1064,9 @@ static void new_edges(state *s, const fg_edge *e, size_t n)
 		f->match = M_EDGE;
 		addr_label(s, x->src.v, a, sizeof a);
 		addr_label(s, x->dst.v, b, sizeof b);
-		human_bytes(x->val.bytes_sd + x->val.bytes_ds, by, sizeof by);
+		fl_human_bytes(x->val.bytes_sd + x->val.bytes_ds, by, sizeof by);
 		snprintf(f->headline, sizeof f->headline, "%s -> %s %s/%u, not in the baseline", a, b,
-		         proto_name(x->proto, pb), x->dport);
+		         fl_proto_name(x->proto, pb), x->dport);
 		snprintf(f->why, sizeof f->why, "%s: internal edge absent from %s%s%s; %" PRIu64 " connections, %s",
 		         f->rule, s->nbase ? "the baseline" : "", s->nbase && s->pol.nedges ? " and " : "",
 		         s->pol.nedges ? "the policy's declared edges" : "", x->val.flows, by);
@@ -1153,7 +1131,7 @@ static void scan_finding(state *s, const uint8_t *src, const sweep *w)
 		snprintf(what, sizeof what, "%" PRIu64 " ports on %s", w->max_ports, b);
 	else
 		snprintf(what, sizeof what, "%" PRIu64 " hosts on %s/%u", w->max_hosts,
-		         proto_name(w->best_proto, pb), w->best_port);
+		         fl_proto_name(w->best_proto, pb), w->best_port);
 	snprintf(f->headline, sizeof f->headline, "%s tried %s%s", a, what,
 	         w->hosts > 1 && w->ports > 1 ? " (and more)" : "");
 	snprintf(f->why, sizeof f->why, "%s: %" PRIu64 " ports on one host (>= %.0f: %s), %" PRIu64
@@ -1265,10 +1243,10 @@ static void cross_boundary(state *s, const fg_edge *e, size_t n)
 		f->match = M_EDGE;
 		ip_format(ed->src.v, a);
 		ip_format(ed->dst.v, b);
-		human_bytes(ed->val.bytes_sd + ed->val.bytes_ds, by, sizeof by);
+		fl_human_bytes(ed->val.bytes_sd + ed->val.bytes_ds, by, sizeof by);
 		snprintf(f->headline, sizeof f->headline, "%s (%s) -> %s (%s) %s/%u crosses %s", a,
 		         tenant ? (*st ? st : "?") : (*ss ? ss : "?"), b, tenant ? (*dt ? dt : "?") : (*ds ? ds : "?"),
-		         proto_name(ed->proto, pb), ed->dport, tenant ? "tenants" : "subscriptions");
+		         fl_proto_name(ed->proto, pb), ed->dport, tenant ? "tenants" : "subscriptions");
 		snprintf(f->why, sizeof f->why, "%s: a %s path%s%s%s; %" PRIu64 " connections, %s", f->rule,
 		         tenant ? "cross-tenant" : "cross-subscription",
 		         s->nbase ? " absent from the baseline" : "",
@@ -1308,7 +1286,7 @@ static void beaconing(state *s, const fg_edge *e, size_t n)
 		addr_label(s, k, a, sizeof a);
 		ip_format(k + 16, d);
 		snprintf(f->headline, sizeof f->headline, "%s -> %s %s/%u every %.0f s", a, d,
-		         proto_name(k[34], pb), dport, mean / 1000);
+		         fl_proto_name(k[34], pb), dport, mean / 1000);
 		snprintf(f->why, sizeof f->why, "%s: %u connection starts (%u sampled) >= %.0f, intervals of "
 		         "%.1f s with a coefficient of variation %.3f < %g", f->rule, b->total, b->n,
 		         th[TH_BEACON_CONNS], mean / 1000, cv, th[TH_BEACON_CV]);
@@ -1558,7 +1536,7 @@ static json_t *ev_json(const state *s, const ev *x)
 	/* null for a plain file, as fl-cat --provenance writes it */
 	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:I}",
 	                 "time", t, "src", a, "dst", b, "sport", (int)x->sport, "dport", (int)x->dport,
-	                 "proto", proto_name(x->proto, pb), "dir", dr, "state", st, "action", ac,
+	                 "proto", fl_proto_name(x->proto, pb), "dir", dr, "state", st, "action", ac,
 	                 "bytes_sd", (json_int_t)x->bytes_sd, "bytes_ds", (json_int_t)x->bytes_ds,
 	                 "archive", strpool_get(s->pool, x->archive), "member", *mb ? json_string(mb) : json_null(),
 	                 "ordinal", (json_int_t)x->ordinal);
@@ -1620,7 +1598,7 @@ static void write_report(FILE *fp, const state *s)
 			fl_format_time(x->time, t);
 			const char *ar = strpool_get(s->pool, x->archive), *mb = strpool_get(s->pool, x->member);
 			fprintf(fp, "  %s %s %s %s:%u -> %s:%u %c %c %c %" PRIu64 "/%" PRIu64 " B\n"
-			        "           at %s%s%s #%u\n", k ? "        " : "evidence", t, proto_name(x->proto, pb),
+			        "           at %s%s%s #%u\n", k ? "        " : "evidence", t, fl_proto_name(x->proto, pb),
 			        a, x->sport, b, x->dport, x->dir, x->state ? x->state : '-', x->action, x->bytes_sd,
 			        x->bytes_ds, ar, *mb ? ":" : "", mb, x->ordinal);
 		}

@@ -7,6 +7,7 @@
  */
 #include "apps.h"
 #include "cli.h"
+#include "textfmt.h"
 #include "flowgraph.h"
 #include "flt.h"
 #include "ip.h"
@@ -278,48 +279,6 @@ static size_t collapse_to_apps(flowgraph *g, const apps *a, fg_edge *e, size_t n
 
 /* ---- output --------------------------------------------------------------- */
 
-static const char *proto_name(uint8_t p, char *buf)
-{
-	if (p == 6)
-		return "tcp";
-	if (p == 17)
-		return "udp";
-	snprintf(buf, 8, "%u", p);
-	return buf;
-}
-
-static void human_bytes(uint64_t b, char *buf, size_t n)
-{
-	static const char *const unit[] = { "B", "kB", "MB", "GB", "TB", "PB" };
-	double v = (double)b;
-	int u = 0;
-	while (v >= 1000 && u < 5)
-		v /= 1000, u++;
-	if (u == 0)
-		snprintf(buf, n, "%" PRIu64 " B", b);
-	else
-		snprintf(buf, n, "%.1f %s", v, unit[u]);
-}
-
-static void csv_cell(FILE *fp, const char *s)
-{
-	int quote = strpbrk(s, ",\"\r\n") != NULL;
-	int neutral = strchr("=+-@\t\r", s[0]) && s[0];
-	if (!quote && !neutral) {
-		fputs(s, fp);
-		return;
-	}
-	fputc('"', fp);
-	if (neutral)
-		fputc('\'', fp);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', fp);
-		fputc(*s, fp);
-	}
-	fputc('"', fp);
-}
-
 static void write_csv(FILE *fp, const flowgraph *g, const fg_edge *e, size_t n)
 {
 	char s[512], d[512], t1[32], t2[32];
@@ -331,9 +290,9 @@ static void write_csv(FILE *fp, const flowgraph *g, const fg_edge *e, size_t n)
 		fg_node_format(g, &e[i].dst, d, sizeof d);
 		fl_format_time(v->first, t1);
 		fl_format_time(v->last, t2);
-		csv_cell(fp, s);
+		fl_csv_cell(fp, s);
 		fputc(',', fp);
-		csv_cell(fp, d);
+		fl_csv_cell(fp, d);
 		fprintf(fp, ",%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
 		        ",%" PRIu64 ",%u,%s,%s,%u\n", e[i].dport, e[i].proto, v->flows,
 		        v->pkts_sd + v->pkts_ds, v->bytes_sd + v->bytes_ds, v->pkts_sd, v->bytes_sd,
@@ -438,9 +397,9 @@ static void write_dot(FILE *fp, const flowgraph *g, const fg_edge *e, size_t n, 
 		fputs(" -> ", fp);
 		fg_node_format(g, &e[i].dst, buf, sizeof buf);
 		dot_id(fp, buf);
-		human_bytes(x->bytes_sd + x->bytes_ds, hb, sizeof hb);
+		fl_human_bytes(x->bytes_sd + x->bytes_ds, hb, sizeof hb);
 		fprintf(fp, " [style=dotted, label=\"%s/%u \xc2\xb7 %s \xc2\xb7 %" PRIu64 " conn%s",
-		        proto_name(e[i].proto, pb), e[i].dport, hb, x->flows, x->flows == 1 ? "" : "s");
+		        fl_proto_name(e[i].proto, pb), e[i].dport, hb, x->flows, x->flows == 1 ? "" : "s");
 		if (x->denied)
 			fprintf(fp, " \xc2\xb7 %u denied", x->denied);
 		fputs(x->flows ? "\"];\n" : "\", color=red];\n", fp);
@@ -481,7 +440,7 @@ static void write_json(FILE *fp, const flowgraph *g, const fg_edge *e, size_t n,
 		fl_format_time(x->last, t2);
 		json_array_append_new(edges, json_pack(
 			"{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:i}",
-			"src", s, "dst", d, "dport", (int)e[i].dport, "proto", proto_name(e[i].proto, pb),
+			"src", s, "dst", d, "dport", (int)e[i].dport, "proto", fl_proto_name(e[i].proto, pb),
 			"flows", (json_int_t)x->flows, "packets", (json_int_t)(x->pkts_sd + x->pkts_ds),
 			"bytes", (json_int_t)(x->bytes_sd + x->bytes_ds), "packets_sd", (json_int_t)x->pkts_sd,
 			"bytes_sd", (json_int_t)x->bytes_sd, "packets_ds", (json_int_t)x->pkts_ds,
@@ -519,7 +478,7 @@ static void write_apps(FILE *fp, const flowgraph *g, const apps *a)
 	        "peers_out", "bytes", "flows", "exposed ports / members");
 	for (size_t i = 0; i < apps_count(a); i++) {
 		const app_info *ai = apps_get(a, i);
-		human_bytes(ai->bytes, hb, sizeof hb);
+		fl_human_bytes(ai->bytes, hb, sizeof hb);
 		fprintf(fp, "%-10s %7zu %9zu %8zu %9zu %12s %10" PRIu64 "  %s\n", ai->name, ai->nmembers,
 		        ai->internal_edges, ai->public_peers_in, ai->public_peers_out, hb, ai->flows,
 		        ai->exposed[0] ? ai->exposed : "-");

@@ -10,6 +10,7 @@
  * their writer ids are cached by address.
  */
 #include "cli.h"
+#include "textfmt.h"
 #include "edgeagg.h"
 #include "flowagg.h"
 #include "flt.h"
@@ -398,37 +399,6 @@ static int row_cmp(const void *pa, const void *pb)
 	return (a->proto > b->proto) - (a->proto < b->proto);
 }
 
-static const char *proto_name(uint8_t p, char *buf)
-{
-	switch (p) {
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 1: return "icmp";
-	case 58: return "ipv6-icmp";
-	default: snprintf(buf, 8, "%u", p); return buf;
-	}
-}
-
-static void put_csv(FILE *fp, const char *s)
-{
-	int quote = strpbrk(s, ",\"\r\n") != NULL;
-	/* a cell a spreadsheet would run as a formula gets a quote prefix */
-	int neutral = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t';
-	if (!quote && !neutral) {
-		fputs(s, fp);
-		return;
-	}
-	fputc('"', fp);
-	if (neutral)
-		fputc('\'', fp);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', fp);
-		fputc(*s, fp);
-	}
-	fputc('"', fp);
-}
-
 #define NSUMCOLS 11
 static const char *const sum_head[NSUMCOLS] = {
 	"flow_type", "src_sub", "src_tenant", "dst_sub", "dst_tenant", "port",
@@ -440,7 +410,7 @@ static void summary_cells(const row *w, char cells[NSUMCOLS][80], const char *p[
 	char pb[8];
 	for (int i = 0; i < 5; i++)
 		p[i] = *w->f[i] || !text ? w->f[i] : "-";
-	snprintf(cells[5], 80, "%u/%s", w->port, proto_name(w->proto, pb));
+	snprintf(cells[5], 80, "%u/%s", w->port, fl_proto_name(w->proto, pb));
 	snprintf(cells[6], 80, "%" PRIu64, w->e.flows);
 	snprintf(cells[7], 80, "%" PRIu32, w->e.denied);
 	snprintf(cells[8], 80, "%" PRIu64, w->e.bytes_sd + w->e.bytes_ds);
@@ -538,7 +508,7 @@ static void print_summary(job *j, FILE *fp, int csv)
 			for (int i = 0; i < NSUMCOLS; i++) {
 				if (i)
 					fputc(',', fp);
-				put_csv(fp, p[i]);
+				fl_csv_cell(fp, p[i]);
 			}
 			fputc('\n', fp);
 		}
