@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +71,25 @@ char *fl_xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
 	return memcpy(fl_xmalloc(n), s, n);
+}
+
+void fl_random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = getrandom(p + got, n - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			FILE *fp = fopen("/dev/urandom", "rb");
+			if (!fp || fread(p, 1, n, fp) != n)
+				fl_die(FL_EXIT_FATAL, "no random source for a hash seed: %s", strerror(errno));
+			fclose(fp);
+			return;
+		}
+		got += (size_t)r;
+	}
 }
 
 /* ---- options --------------------------------------------------------- */

@@ -30,6 +30,11 @@ void *fl_xcalloc(size_t n, size_t m);
 void *fl_xrealloc(void *p, size_t n);
 char *fl_xstrdup(const char *s);
 
+/* Unpredictable bytes (getrandom, else /dev/urandom) for hash seeds: keys
+ * built from addresses are chosen by whoever sends traffic.  Dies (exit 3)
+ * without a random source. */
+void fl_random_bytes(void *buf, size_t n);
+
 /* Options: one table gives getopt_long and --help. */
 typedef struct fl_option {
 	const char *name;   /* long name without "--" */

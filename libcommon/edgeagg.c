@@ -46,7 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -154,22 +153,7 @@ static inline uint64_t agg_hash(const agg *a, const unsigned char *p)
 static void agg_seed(agg *a)
 {
 	uint64_t s[2];
-	unsigned char *p = (unsigned char *)s;
-	size_t got = 0;
-	while (got < sizeof s) {
-		ssize_t r = getrandom(p + got, sizeof s - got, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			FILE *fp = fopen("/dev/urandom", "rb");
-			if (!fp || fread(p, 1, sizeof s, fp) != sizeof s)
-				fl_die(FL_EXIT_FATAL, "edgeagg: no random source for the hash seed: %s",
-				       strerror(errno));
-			fclose(fp);
-			break;
-		}
-		got += (size_t)r;
-	}
+	fl_random_bytes(s, sizeof s);
 	a->seed0 = s[0];
 	a->seed1 = s[1] | 1;
 }

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -91,21 +90,7 @@ uint32_t geo_str_count(const geo *g)
 static void seed(geo *g)
 {
 	uint64_t s[2];
-	unsigned char *p = (unsigned char *)s;
-	size_t got = 0;
-	while (got < sizeof s) {
-		ssize_t r = getrandom(p + got, sizeof s - got, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			FILE *fp = fopen("/dev/urandom", "rb");
-			if (!fp || fread(p, 1, sizeof s, fp) != sizeof s)
-				fl_die(FL_EXIT_FATAL, "geo: no random source for the cache hash seed");
-			fclose(fp);
-			break;
-		}
-		got += (size_t)r;
-	}
+	fl_random_bytes(s, sizeof s);
 	g->seed0 = s[0];
 	g->seed1 = s[1] | 1;
 }
