@@ -103,7 +103,18 @@ demo: all
 bench: all
 	@sh bench/run.sh $(abspath $(BUILD)/bin)
 
+# libFuzzer comes with clang (Debian 12: clang and libclang-rt-14-dev).
+FUZZ_PKGS := clang libclang-rt-14-dev
 fuzz: need-deps $(LIB_SRCS)
+	@if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; return (int)n * 0; }' | \
+	    clang -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
+	        apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(FUZZ_PKGS); \
+	    else \
+	        echo "fl-tools: make fuzz needs clang with libFuzzer; run as root:" >&2; \
+	        echo "  apt-get install -y $(FUZZ_PKGS)" >&2; exit 1; \
+	    fi; \
+	fi
 	@set -e; mkdir -p $(BUILD)/fuzz; for f in $(FUZZERS); do \
 	    echo "== $$f ($(FUZZ_SECONDS) s)"; \
 	    clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
