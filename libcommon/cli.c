@@ -19,11 +19,22 @@ void fl_set_progname(const char *argv0)
 	fl_progname = slash ? slash + 1 : (argv0 ? argv0 : "fl");
 }
 
+/* Messages name files and members, which come from the input: control
+ * bytes are shown as \xNN so a hostile name cannot drive the terminal or
+ * forge a line of its own. */
 static void vmsg(const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: ", fl_progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char buf[8192], out[4 * sizeof buf];
+	size_t k = 0;
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	for (const unsigned char *c = (const unsigned char *)buf; *c; c++) {
+		if (*c < 0x20 || *c == 0x7f)
+			k += (size_t)snprintf(out + k, sizeof out - k, "\\x%02x", *c);
+		else
+			out[k++] = (char)*c;
+	}
+	out[k] = 0;
+	fprintf(stderr, "%s: %s\n", fl_progname, out);
 }
 
 void fl_warn(const char *fmt, ...)
@@ -121,8 +132,7 @@ int fl_getopt(int argc, char **argv, const fl_option *opts, const char *usage,
 	struct option lo[80];
 	char so[200];
 	size_t nl = 0, ns = 0;
-	so[ns++] = '+'; /* stop at the first operand: "-" is an operand */
-	so[ns++] = ':';
+	so[ns++] = ':'; /* options may follow the files, as in GNU tools; "--" ends them */
 	for (const fl_option *o = opts; o->name && nl < 77; o++) {
 		lo[nl].name = o->name;
 		lo[nl].has_arg = o->arg ? required_argument : no_argument;
@@ -206,6 +216,8 @@ static void track_pending(char *tmp)
 void fl_output_open(fl_output *o, const char *path, int force, int binary)
 {
 	memset(o, 0, sizeof *o);
+	if (path && !*path)
+		fl_die(FL_EXIT_USAGE, "an empty output file name (use '-' for standard output)");
 	if (!path || strcmp(path, "-") == 0) {
 		if (binary && isatty(STDOUT_FILENO))
 			fl_die(FL_EXIT_USAGE, "refusing to write a binary stream to a terminal "
@@ -367,12 +379,15 @@ int fl_parse_time(const char *s, int64_t *ms)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		int sign = *p++ == '-' ? -1 : 1, oh, om;
-		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om))
+		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
 			return -1;
 		off = sign * (oh * 60 + om);
 	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 59)
 		return -1;
+	if (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400)))
+		return -1; /* a typo must not move the window silently */
 	int64_t days = fl_days_from_civil(y, (unsigned)mo, (unsigned)d);
 	*ms = ((days * 24 + h) * 60 + mi - off) * 60000LL + se * 1000LL + frac;
 	return 0;

@@ -241,10 +241,10 @@ static ssize_t fill_peek(pull *p, char *peek, const char **rest, size_t *restn)
 		const char *b;
 		size_t n;
 		int r = pull_next(p, &b, &n);
-		if (r < 0)
+		if (r < 0 && have == 0)
 			return -1;
-		if (r == 0)
-			break;
+		if (r <= 0)
+			break; /* on an error, what was read is still read; the next pull reports it */
 		size_t take = n < PEEK - have ? n : PEEK - have;
 		if (take)
 			memcpy(peek + have, b, take);

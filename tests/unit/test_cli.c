@@ -32,6 +32,13 @@ START_TEST(time_forms)
 	ck_assert_int_eq(fl_parse_time("yesterday", &ms), -1);
 	ck_assert_int_eq(fl_parse_time("2022-09-14T09:00:03.Z", &ms), -1);
 	ck_assert_int_eq(fl_parse_time("12345678901234567890", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("2026-02-30", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("2026-02-29", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("2024-02-29", &ms), 0);
+	ck_assert_int_eq(fl_parse_time("2026-04-31T00:00:00Z", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("2026-11-02T23:59:60Z", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("2026-11-02T10:00:00+25:00", &ms), -1);
+	ck_assert_int_eq(fl_parse_time("2026-11-02T10:00:00+01:99", &ms), -1);
 }
 END_TEST
 
