@@ -99,8 +99,7 @@ static int new_segment(flowgraph *g, flt_reader *r)
 		g->col_dst = column(h, "dst_", g->map.by_column);
 		if (g->col_src < 0 || g->col_dst < 0) {
 			snprintf(g->err, sizeof g->err, "the stream has no src_%s/dst_%s columns "
-			         "(add them with fl-join-subs or fl-geo first)", g->map.by_column,
-			         g->map.by_column);
+			         "(add them with fl-join-subs first)", g->map.by_column, g->map.by_column);
 			return -1;
 		}
 	}

@@ -132,13 +132,18 @@ static void parse_options(int argc, char **argv, opts *o, int *first)
 		case 260: o->force = 1; break;
 		case 'b': parse_by(o, arg); break;
 		case 'x': parse_external(o, arg); break;
-		case 't': o->top = (size_t)parse_u64(arg, "--top"); break;
+		case 't':
+			if ((o->top = (size_t)parse_u64(arg, "--top")) == 0)
+				fl_die(FL_EXIT_USAGE, "--top must be at least 1");
+			break;
 		case 261: o->min_bytes = parse_u64(arg, "--min-bytes"); break;
 		case 262:
 			if (strcmp(arg, "tcp") == 0) o->proto = 6;
 			else if (strcmp(arg, "udp") == 0) o->proto = 17;
-			else if ((o->proto = (int)parse_u64(arg, "--proto")) > 255)
+			else if (!*arg || strspn(arg, "0123456789") != strlen(arg) || atoi(arg) > 255)
 				fl_die(FL_EXIT_USAGE, "bad --proto '%s' (tcp, udp or 0-255)", arg);
+			else
+				o->proto = atoi(arg);
 			break;
 		case 263: {
 			apps_opts tmp;

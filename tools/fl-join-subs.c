@@ -145,8 +145,14 @@ static int load_path(job *j, const char *path, int top)
 		fl_warn("cannot open '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode))
-		return S_ISREG(st.st_mode) || top ? load_file(j, path) : 0;
+	if (!S_ISDIR(st.st_mode)) {
+		/* a device or FIFO (/dev/zero) would be read forever */
+		if (!S_ISREG(st.st_mode)) {
+			fl_warn("'%s' is not a regular file or folder: skipped", path);
+			return top ? -1 : 0;
+		}
+		return load_file(j, path);
+	}
 	DIR *d = opendir(path);
 	if (!d) {
 		fl_warn("cannot open '%s': %s", path, strerror(errno));
@@ -165,7 +171,8 @@ static int load_path(job *j, const char *path, int top)
 		snprintf(names[n++], l, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, name_cmp);
+	if (n)
+		qsort(names, n, sizeof *names, name_cmp);
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (load_path(j, names[i], 0) != 0)
@@ -692,6 +699,12 @@ int main(int argc, char **argv)
 			status = FL_EXIT_DAMAGED;
 	inv_finish(j.inv);
 	free(invs);
+	inv_counts ic;
+	inv_get_counts(j.inv, &ic);
+	/* nothing at all and nothing damaged: the wrong folder, most likely */
+	if (!ic.subs && !ic.vnets && !ic.nics && !ic.pips && !ic.ranges && status == FL_EXIT_OK)
+		fl_die(FL_EXIT_USAGE, "no inventory found in what --inventory named (az account, vnet, "
+		       "nic or public-ip lists, Resource Graph results, or a cidr,label,kind CSV)");
 
 	fl_output o;
 	fl_output_open(&o, out, force, !j.summary);

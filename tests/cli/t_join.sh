@@ -232,3 +232,11 @@ fl-extract --quiet "$EXAMPLES/export.zip" | fl-join-subs --summary --summary-for
 	| sort > "$TMP/ex-got.csv"
 assert_file_eq "$TMP/ex-want.csv" "$TMP/ex-got.csv"
 assert_eq 10 "$(wc -l < "$TMP/ex-got.csv" | tr -d ' ')" "paths and ports"
+
+t "an empty inventory folder or a device is refused, not read forever"
+mkdir -p "$TMP/noinv"
+run "fl-join-subs -i '$TMP/noinv' '$TMP/peer.flt' > /dev/null"
+assert_eq 2 "$rc" "empty folder"
+assert_match 'no inventory found' "$err" "says so"
+run "fl-join-subs -i /dev/zero '$TMP/peer.flt' > /dev/null"
+assert_match "'/dev/zero' is not a regular file or folder" "$err" "a device is skipped"
