@@ -226,6 +226,8 @@ void fl_output_open(fl_output *o, const char *path, int force, int binary)
 		return;
 	}
 	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		fl_die(FL_EXIT_USAGE, "'%s' is a directory", path);
 	if (!force && stat(path, &st) == 0)
 		fl_die(FL_EXIT_USAGE, "'%s' exists; use --force to overwrite it", path);
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {

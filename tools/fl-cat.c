@@ -418,6 +418,27 @@ static void default_fields(field *fs, int *n, enum fmt fmt, const flt_header *h,
 	}
 }
 
+/* Columns are fixed by the first segment; a later segment (concatenated
+ * streams) may declare others, which are not printed: say so once. */
+static int warn_columns; /* CSV/JSON with the default fields: all columns were meant */
+
+static void warn_unshown(const field *fs, int nf, const flt_header *h)
+{
+	static int warned;
+	if (!warn_columns)
+		return;
+	for (uint32_t c = 0; c < h->ncols && !warned; c++) {
+		int shown = 0;
+		for (int k = 0; k < nf; k++)
+			shown |= fs[k].id == F_COLUMN && strcmp(fs[k].name, h->cols[c].name) == 0;
+		if (!shown) {
+			fl_warn("a later stream segment has column '%s', which is not printed "
+			        "(the columns are those of the first segment; use --fields)", h->cols[c].name);
+			warned = 1;
+		}
+	}
+}
+
 /* Prints every record of r; columns are matched again at each new segment.
  * Returns 0 at the end of the stream, -1 on a read error. */
 static int print_rows(flt_reader *r, field *fs, int nf, enum fmt fmt)
@@ -430,6 +451,7 @@ static int print_rows(flt_reader *r, field *fs, int nf, enum fmt fmt)
 		if (flt_reader_segment(r) != seg) {
 			resolve(fs, nf, flt_reader_header(r));
 			seg = flt_reader_segment(r);
+			warn_unshown(fs, nf, flt_reader_header(r));
 		}
 		print_row(r, rec, fs, nf, fmt);
 	}
@@ -487,7 +509,10 @@ int main(int argc, char **argv)
 
 	field fs[96];
 	int nf = 0, started = 0;
+	warn_columns = fmt != FMT_TEXT && !fields;
 	if (fields) {
+		if (!*fields)
+			fl_die(FL_EXIT_USAGE, "--fields needs at least one field (see --list-fields)");
 		for (const char *p = fields; *p;) {
 			size_t len = strcspn(p, ",");
 			nf = add_field(fs, nf, p, len);

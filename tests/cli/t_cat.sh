@@ -51,3 +51,17 @@ assert_eq 3 "$rc" "garbage"
 assert_match 'not an FLT stream' "$err" "says what it is not"
 run "fl-cat '$TMP/missing.flt'"
 assert_eq 1 "$rc" "missing file"
+
+t "concatenated streams whose columns differ: the later columns are announced, not silently lost"
+fl-cat --list-fields "$TMP/hostile.flt" > /dev/null
+printf 'cidr,label,kind\n10.0.0.0/8,lab,S2S\n' > "$TMP/ranges.csv"
+if fl-join-subs -i "$TMP/ranges.csv" "$TMP/a.flt" > "$TMP/ann.flt" 2>/dev/null; then
+	run "cat '$TMP/hostile.flt' '$TMP/ann.flt' | fl-cat --csv > /dev/null"
+	assert_match "later stream segment has column 'src_tenant'" "$err" "announced"
+	run "cat '$TMP/ann.flt' '$TMP/hostile.flt' | fl-cat --csv > /dev/null"
+	assert_eq "" "$err" "the first segment's columns are all shown"
+else
+	skip "fl-join-subs unavailable"
+fi
+run "fl-cat -F '' '$TMP/hostile.flt'"
+assert_eq 2 "$rc" "an empty field list"
