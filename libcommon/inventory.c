@@ -334,6 +334,22 @@ static sub_t *sub_put(inv *v, const char *id, const char *name, const char *tena
 	return s;
 }
 
+/* A subnet, listed inside its VNet (az network vnet list) or on its own. */
+static void add_subnet(inv *v, json_t *x, const char *id, char *vkey)
+{
+	subnet_t *s = PUSH(v, subnets);
+	s->key = afold(v, id);
+	s->vkey = vkey;
+	s->name = adups(v, sfield(x, "name"));
+	if (!s->name)
+		s->name = (char *)last_seg(v, id);
+	pfx_add(&s->sp, sfield(x, "addressPrefix"));
+	json_t *y;
+	size_t j;
+	json_array_foreach(field(x, "addressPrefixes"), j, y)
+		pfx_add(&s->sp, json_string_value(y));
+}
+
 static void load_vnet(inv *v, json_t *o)
 {
 	const char *id = sfield(o, "id");
@@ -355,17 +371,7 @@ static void load_vnet(inv *v, json_t *o)
 		const char *sid = sfield(x, "id");
 		if (!sid)
 			continue;
-		subnet_t *s = PUSH(v, subnets);
-		s->key = afold(v, sid);
-		s->vkey = n->key;
-		s->name = adups(v, sfield(x, "name"));
-		if (!s->name)
-			s->name = (char *)last_seg(v, sid);
-		pfx_add(&s->sp, sfield(x, "addressPrefix"));
-		json_t *y;
-		size_t j;
-		json_array_foreach(field(x, "addressPrefixes"), j, y)
-			pfx_add(&s->sp, json_string_value(y));
+		add_subnet(v, x, sid, n->key);
 	}
 	json_t *ps = field(o, "virtualNetworkPeerings");
 	json_array_foreach(ps, i, x) {
@@ -383,19 +389,8 @@ static void load_subnet(inv *v, json_t *o)
 {
 	const char *id = sfield(o, "id");
 	char *vk = id_prefix(v, id, "subnets");
-	if (!vk)
-		return;
-	subnet_t *s = PUSH(v, subnets);
-	s->key = afold(v, id);
-	s->vkey = vk;
-	s->name = adups(v, sfield(o, "name"));
-	if (!s->name)
-		s->name = (char *)last_seg(v, id);
-	pfx_add(&s->sp, sfield(o, "addressPrefix"));
-	json_t *y;
-	size_t j;
-	json_array_foreach(field(o, "addressPrefixes"), j, y)
-		pfx_add(&s->sp, json_string_value(y));
+	if (vk)
+		add_subnet(v, o, id, vk);
 }
 
 static void load_nic(inv *v, json_t *o)
