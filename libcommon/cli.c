@@ -402,6 +402,18 @@ size_t fl_format_time(int64_t ms, char *buf)
 	int64_t y;
 	unsigned m, d;
 	civil_from_days(days, &y, &m, &d);
+	if (y >= 0 && y <= 9999) {
+		/* The common case without snprintf: fl-cat formats every tuple. */
+		static const char pat[] = "0000-00-00T00:00:00.000Z";
+		unsigned v[7] = { (unsigned)y, m, d, (unsigned)(rem / 3600000), (unsigned)(rem / 60000 % 60),
+		                  (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000) };
+		static const unsigned char end[7] = { 4, 7, 10, 13, 16, 19, 23 }, width[7] = { 4, 2, 2, 2, 2, 2, 3 };
+		memcpy(buf, pat, sizeof pat);
+		for (int i = 0; i < 7; i++)
+			for (unsigned k = 1, x = v[i]; k <= width[i]; k++, x /= 10)
+				buf[end[i] - k] = (char)('0' + x % 10);
+		return sizeof pat - 1;
+	}
 	int n = snprintf(buf, 32, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
 	                 (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
 	                 (int)(rem % 1000));

@@ -49,3 +49,15 @@ void fl_csv_cell(FILE *fp, const char *s)
 	}
 	fputc('"', fp);
 }
+
+char *fl_put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}

@@ -17,5 +17,7 @@ void fl_human_bytes(uint64_t bytes, char *buf, size_t n);
  * a spreadsheet would run as a formula (= + - @, tab, CR first) gets an
  * apostrophe in front. */
 void fl_csv_cell(FILE *fp, const char *s);
+/* Writes v in decimal at p (no NUL; at most 20 bytes) and returns the end. */
+char *fl_put_u64(char *p, uint64_t v);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "textfmt.h"
 
 static int64_t t(const char *s)
 {
@@ -55,6 +56,34 @@ START_TEST(time_format_round_trip)
 		fl_format_time(ms, buf);
 		ck_assert_int_eq(t(buf), ms);
 	}
+}
+END_TEST
+
+START_TEST(time_format_years_0_to_9999_and_beyond)
+{
+	/* the hand-made path (years 0-9999) and the snprintf path meet here */
+	char buf[40];
+	int64_t day = 86400000LL;
+	fl_format_time(fl_days_from_civil(9999, 12, 31) * day + day - 1, buf);
+	ck_assert_str_eq(buf, "9999-12-31T23:59:59.999Z");
+	fl_format_time(fl_days_from_civil(10000, 1, 1) * day, buf);
+	ck_assert_str_eq(buf, "10000-01-01T00:00:00.000Z");
+	fl_format_time(fl_days_from_civil(0, 1, 1) * day + 3723004, buf);
+	ck_assert_str_eq(buf, "0000-01-01T01:02:03.004Z");
+	fl_format_time(fl_days_from_civil(0, 1, 1) * day - 1, buf);
+	ck_assert_str_eq(buf, "-001-12-31T23:59:59.999Z");
+}
+END_TEST
+
+START_TEST(decimal_numbers)
+{
+	char buf[24];
+	*fl_put_u64(buf, 0) = 0;
+	ck_assert_str_eq(buf, "0");
+	*fl_put_u64(buf, 1234567890) = 0;
+	ck_assert_str_eq(buf, "1234567890");
+	*fl_put_u64(buf, UINT64_MAX) = 0;
+	ck_assert_str_eq(buf, "18446744073709551615");
 }
 END_TEST
 
@@ -125,6 +154,8 @@ int main(void)
 	TCase *tc = tcase_create("cli");
 	tcase_add_test(tc, time_forms);
 	tcase_add_test(tc, time_format_round_trip);
+	tcase_add_test(tc, time_format_years_0_to_9999_and_beyond);
+	tcase_add_test(tc, decimal_numbers);
 	tcase_add_test(tc, durations);
 	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, output_atomic);
