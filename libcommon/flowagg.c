@@ -1,6 +1,9 @@
 /* flowagg.c - connection counting and the fold into edges. See flowagg.h. */
 #include "flowagg.h"
+#include "cli.h"
+#include "edgeagg.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 uint32_t fa_observer_id(const char *s, size_t n)
@@ -32,13 +35,13 @@ static uint32_t get_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* A fixed mix of the 5-tuple's 37 bytes (see FA_K_HASH). */
-static uint32_t hash5(const uint8_t *k)
+/* A fixed mix of the edge's 35 bytes: src, dst, dport, proto (see FA_K_HASH). */
+static uint32_t hash_edge(const uint8_t *k)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL;
-	for (int i = 0; i < 37; i += 8) {
+	for (int i = 0; i < 35; i += 8) {
 		uint64_t w = 0;
-		memcpy(&w, k + i, i + 8 <= 37 ? 8 : (size_t)(37 - i));
+		memcpy(&w, k + i, i + 8 <= 35 ? 8 : (size_t)(35 - i));
 		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
 		h ^= h >> 31;
 	}
@@ -51,8 +54,8 @@ void fa_conn_key(const flt_rec *r, uint32_t observer, uint8_t key[FA_CONN_KEY])
 	memcpy(key + FA_K_DST, r->dst, 16);
 	put_be16(key + FA_K_DPORT, r->dport);
 	key[FA_K_PROTO] = r->proto;
+	put_be32(key + FA_K_HASH, hash_edge(key + FA_K_SRC));
 	put_be16(key + FA_K_SPORT, r->sport);
-	put_be32(key + FA_K_HASH, hash5(key + FA_K_SRC));
 	key[FA_K_DIR] = r->dir;
 	put_be32(key + FA_K_OBS, observer);
 	key[FA_K_KIND] = r->kind;
@@ -77,6 +80,53 @@ void fa_key_fields(const uint8_t key[FA_CONN_KEY], flt_rec *r)
 int fa_same_5tuple(const uint8_t *a, const uint8_t *b)
 {
 	return memcmp(a, b, FA_K_DIR) == 0;
+}
+
+int fa_same_edge(const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, FA_K_SPORT) == 0 && memcmp(a + FA_K_SRC, b + FA_K_SRC, FA_K_DIR - FA_K_SRC) == 0;
+}
+
+/* Calls fn on the group of n keys (ks bytes apart) and summaries. */
+static int call_group(fa_group_fn fn, void *ctx, const uint8_t *kbuf, size_t ks, size_t prefix,
+                      const fa_conn *vbuf, size_t n, const uint8_t **kp, const fa_conn **vp)
+{
+	for (size_t i = 0; i < n; i++)
+		kp[i] = kbuf + i * ks + prefix, vp[i] = &vbuf[i];
+	return fn(ctx, kp, vp, n);
+}
+
+int fa_walk(agg *a, size_t prefix, fa_group_fn fn, void *ctx)
+{
+	/* The group is copied: agg_next's pointers last until its next call. */
+	size_t ks = prefix + FA_CONN_KEY, n = 0, cap = 8;
+	uint8_t *kbuf = fl_xmalloc(cap * ks);
+	fa_conn *vbuf = fl_xmalloc(cap * sizeof *vbuf);
+	const uint8_t **kp = fl_xmalloc(cap * sizeof *kp);
+	const fa_conn **vp = fl_xmalloc(cap * sizeof *vp);
+	const void *k, *v;
+	int rc, stop = 0;
+	while ((rc = agg_next(a, &k, &v)) > 0) {
+		if (n && (memcmp(kbuf, k, prefix) != 0 ||
+		          !fa_same_5tuple(kbuf + prefix, (const uint8_t *)k + prefix))) {
+			if ((stop = call_group(fn, ctx, kbuf, ks, prefix, vbuf, n, kp, vp)) != 0)
+				break;
+			n = 0;
+		}
+		if (n == cap) {
+			cap *= 2;
+			kbuf = fl_xrealloc(kbuf, cap * ks);
+			vbuf = fl_xrealloc(vbuf, cap * sizeof *vbuf);
+			kp = fl_xrealloc(kp, cap * sizeof *kp);
+			vp = fl_xrealloc(vp, cap * sizeof *vp);
+		}
+		memcpy(kbuf + n * ks, k, ks);
+		vbuf[n++] = *(const fa_conn *)v;
+	}
+	if (!stop && rc == 0 && n)
+		stop = call_group(fn, ctx, kbuf, ks, prefix, vbuf, n, kp, vp);
+	free(kbuf), free(vbuf), free(kp), free(vp);
+	return stop ? stop : rc < 0 ? -1 : 0;
 }
 
 void fa_conn_init(void *v)

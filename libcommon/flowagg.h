@@ -38,15 +38,20 @@
 #define FA_NONE INT64_MAX /* "no such time" in min fields */
 #define FA_MAX_OBS 4      /* distinct observers kept per edge (more saturate) */
 
-/* Level 1 key: a hash of the 5-tuple, src, dst, dport, proto, sport,
- * direction, observer, kind (numbers big-endian).  In key order all the
- * observers of one 5-tuple are adjacent, which is all the fold needs; the
- * leading hash makes the radix sort of the keys end after a few bytes
- * instead of walking the zeros of IPv4-mapped addresses.  The hash is fixed
- * (not seeded) so aggregate streams come out in the same order every run. */
+/* Level 1 key: a hash of the edge (src, dst, dport, proto), sport, src, dst,
+ * dport, proto, direction, observer, kind (numbers big-endian).  In key
+ * order all the observers of one 5-tuple are adjacent, and so are all the
+ * 5-tuples of one edge (unless two edges share the 32-bit hash, when they
+ * interleave: a consumer must merge edges it meets twice), so one sweep in
+ * key order folds observers into connections and connections into edges.
+ * The leading hash makes the radix sort of the keys end after a few bytes
+ * instead of walking the zeros of IPv4-mapped addresses, and the source
+ * port after it spreads the many connections of one busy edge.  The hash
+ * is fixed (not seeded) so aggregate streams come out in the same order
+ * every run; a crafted collision only costs sort depth, never correctness. */
 enum {
-	FA_K_HASH = 0, FA_K_SRC = 4, FA_K_DST = 20, FA_K_DPORT = 36, FA_K_PROTO = 38,
-	FA_K_SPORT = 39, FA_K_DIR = 41, FA_K_OBS = 42, FA_K_KIND = 46, FA_CONN_KEY = 47
+	FA_K_HASH = 0, FA_K_SPORT = 4, FA_K_SRC = 6, FA_K_DST = 22, FA_K_DPORT = 38, FA_K_PROTO = 40,
+	FA_K_DIR = 41, FA_K_OBS = 42, FA_K_KIND = 46, FA_CONN_KEY = 47
 };
 typedef struct fa_conn {
 	uint32_t nb, nd;         /* B tuples, denied tuples */
@@ -83,6 +88,19 @@ uint32_t fa_key_observer(const uint8_t key[FA_CONN_KEY]);
 void fa_key_fields(const uint8_t key[FA_CONN_KEY], flt_rec *r);
 /* 1 when two level-1 keys are the same 5-tuple (differ at most by observer). */
 int fa_same_5tuple(const uint8_t *a, const uint8_t *b);
+/* 1 when two level-1 keys are the same edge (differ at most by sport and observer). */
+int fa_same_edge(const uint8_t *a, const uint8_t *b);
+
+/* Walks an aggregate whose keys are `prefix` caller bytes followed by a
+ * level-1 key, in key order, and calls fn once per (prefix, 5-tuple) with
+ * the keys (pointing at the level-1 part: keys[0] - prefix is the whole
+ * key) and summaries of its observers.
+ * Stops at fn's first non-zero return and returns it; -1 on a spill I/O
+ * error of the aggregate (agg_error()); 0 at the end. */
+struct agg;
+typedef int (*fa_group_fn)(void *ctx, const uint8_t *const *keys, const fa_conn *const *lanes,
+                           size_t n);
+int fa_walk(struct agg *a, size_t prefix, fa_group_fn fn, void *ctx);
 
 void fa_edge_init(void *v);
 void fa_edge_merge(void *dst, const void *src);

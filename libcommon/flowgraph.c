@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "edgeagg.h"
 #include "ip.h"
+#include "keysort.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -10,9 +11,15 @@
 #include <string.h>
 
 #define AMBIGUOUS UINT32_MAX
-#define FG_BATCH 32 /* tuples per batched upsert (at most AGG_BATCH_MAX) */
-#define EDGE_KEY 37 /* src node 17, dst node 17, dport (big-endian) 2, proto 1 */
+#define FG_BATCH 32 /* summaries per batched upsert (at most AGG_BATCH_MAX) */
+#define FG_RECENT_BITS 12 /* 4096 recent keys, 512 KiB: a core's L2 cache */
 enum { FG_XLABEL = 3 }; /* a label standing for external addresses */
+
+typedef struct fg_slot {
+	uint8_t key[FA_CONN_KEY];
+	uint8_t used;
+	fa_conn v;
+} fg_slot;
 
 /* Columns of an aggregate stream (fg_write_aggregate), all u32. */
 static const char *const agg_cols[] = {
@@ -24,7 +31,6 @@ static const char *const agg_cols[] = {
 struct flowgraph {
 	fg_map map;
 	agg *conns;               /* level 1: fa_conn by (5-tuple, observer) */
-	agg *edges;               /* level 2: fa_edge by edge key */
 	agg *learned;             /* address -> label id (or observer id for --by mac) */
 	agg *obs_names;           /* observer id -> label id of its MAC text */
 	strpool *labels;
@@ -38,11 +44,19 @@ struct flowgraph {
 	int col_src, col_dst, xcol_src, xcol_dst;
 	int agg_col[N_AGG_COLS];
 	int is_agg;
-	/* Tuples wait in a batch so their table slots are fetched together. */
 	fg_stats st;
+	/* Tuples first meet a small direct-mapped table of recent connection
+	 * keys that stays in cache: an observer logs a connection's B, C and E
+	 * within minutes, so most tuples end there, and only one summary per
+	 * key and stretch of stream goes on to the big table.  Summaries merge
+	 * exactly, so this changes nothing but speed. */
+	fg_slot *recent;
+	/* Summaries leaving it wait in a batch so their table slots are
+	 * fetched together. */
 	uint8_t batch_keys[FG_BATCH][FA_CONN_KEY];
-	flt_rec batch_recs[FG_BATCH];
+	fa_conn batch_vals[FG_BATCH];
 	size_t nbatch;
+	size_t outcap;
 	char err[256];
 };
 
@@ -56,7 +70,6 @@ static void learned_merge(void *dst, const void *src)
 		*d = AMBIGUOUS;
 }
 static const agg_ops conn_ops = { FA_CONN_KEY, sizeof(fa_conn), fa_conn_init, fa_conn_merge };
-static const agg_ops edge_ops = { EDGE_KEY, sizeof(fa_edge), fa_edge_init, fa_edge_merge };
 static const agg_ops learned_ops = { 17, sizeof(uint32_t), u32_init, learned_merge };
 static const agg_ops names_ops = { 4, sizeof(uint32_t), u32_init, learned_merge };
 
@@ -69,6 +82,7 @@ flowgraph *fg_new(const fg_map *map, size_t max_memory, const char *tmpdir)
 	g->obs_names = agg_new(&names_ops, 0, tmpdir);
 	g->labels = strpool_new();
 	g->seg = UINT64_MAX;
+	g->recent = fl_xcalloc((size_t)1 << FG_RECENT_BITS, sizeof *g->recent);
 	return g;
 }
 
@@ -196,8 +210,6 @@ static int64_t join64(uint32_t lo, uint32_t hi)
 	return (int64_t)((uint64_t)hi << 32 | lo);
 }
 
-static void flush_batch(flowgraph *g);
-
 static void add_aggregate(flowgraph *g, flt_reader *r, const flt_rec *rec, uint32_t obs)
 {
 	const int *c = g->agg_col;
@@ -223,8 +235,46 @@ static void flush_batch(flowgraph *g)
 	void *vals[FG_BATCH];
 	agg_upsert_batch(g->conns, g->batch_keys, g->nbatch, vals);
 	for (size_t i = 0; i < g->nbatch; i++)
-		fa_conn_add(vals[i], &g->batch_recs[i]);
+		fa_conn_merge(vals[i], &g->batch_vals[i]);
 	g->nbatch = 0;
+}
+
+static void evict(flowgraph *g, fg_slot *s)
+{
+	memcpy(g->batch_keys[g->nbatch], s->key, FA_CONN_KEY);
+	g->batch_vals[g->nbatch] = s->v;
+	s->used = 0;
+	if (++g->nbatch == FG_BATCH)
+		flush_batch(g);
+}
+
+/* Everything still in the recent table and the batch goes to the big table. */
+static void flush_recent(flowgraph *g)
+{
+	for (size_t i = 0; i < (size_t)1 << FG_RECENT_BITS; i++)
+		if (g->recent[i].used)
+			evict(g, &g->recent[i]);
+	flush_batch(g);
+}
+
+static void add_tuple(flowgraph *g, const flt_rec *rec, uint32_t obs)
+{
+	uint8_t key[FA_CONN_KEY];
+	fa_conn_key(rec, obs, key);
+	/* the key's leading edge hash, mixed with what tells its connections apart */
+	uint64_t x = ((uint64_t)key[0] << 56 | (uint64_t)key[1] << 48 | (uint64_t)key[2] << 40 |
+	              (uint64_t)key[3] << 32 | (uint64_t)rec->sport << 16 | (uint64_t)rec->dir << 8 |
+	              rec->kind) ^ (uint64_t)obs * 0x9E3779B97F4A7C15ULL;
+	x *= 0xBF58476D1CE4E5B9ULL;
+	fg_slot *s = &g->recent[x >> (64 - FG_RECENT_BITS)];
+	if (!s->used || memcmp(s->key, key, FA_CONN_KEY) != 0) {
+		if (s->used)
+			evict(g, s);
+		memcpy(s->key, key, FA_CONN_KEY);
+		fa_conn_init(&s->v);
+		s->used = 1;
+	}
+	fa_conn_add(&s->v, rec);
 }
 
 int fg_add(flowgraph *g, flt_reader *r, const flt_rec *rec)
@@ -234,15 +284,10 @@ int fg_add(flowgraph *g, flt_reader *r, const flt_rec *rec)
 			return -1;
 	uint32_t obs = observer(g, r, rec);
 	g->tuples++;
-	if (g->is_agg) {
+	if (g->is_agg)
 		add_aggregate(g, r, rec, obs);
-	} else {
-		/* fa_conn_add reads only the core fields: the columns are not copied */
-		fa_conn_key(rec, obs, g->batch_keys[g->nbatch]);
-		memcpy(&g->batch_recs[g->nbatch], rec, offsetof(flt_rec, col));
-		if (++g->nbatch == FG_BATCH)
-			flush_batch(g);
-	}
+	else
+		add_tuple(g, rec, obs);
 	if (g->map.by != FG_BY_IP || g->map.ext == FG_EXT_COLUMN)
 		learn_labels(g, r, rec, obs);
 	return 0;
@@ -264,7 +309,7 @@ int fg_write_aggregate(flowgraph *g, flt_writer *w)
 {
 	const void *kp, *vp;
 	int rc;
-	flush_batch(g);
+	flush_recent(g);
 	while ((rc = agg_next(g->conns, &kp, &vp)) > 0) {
 		const uint8_t *k = kp;
 		const fa_conn *v = vp;
@@ -369,107 +414,63 @@ static void map_node(flowgraph *g, const uint8_t addr[16], fg_node *n)
 	label_node(n, FG_LABEL, id);
 }
 
-static void edge_key(const fg_node *s, const fg_node *d, const uint8_t *k5, uint8_t key[EDGE_KEY])
+/* The sweep over the connection keys: the 5-tuples of one edge come
+ * together, and the edge is emitted when the next one starts. */
+typedef struct sweep {
+	flowgraph *g;
+	uint8_t key[FA_CONN_KEY]; /* a key of the edge being folded */
+	fa_edge e;
+	int have;
+} sweep;
+
+static void emit_edge(flowgraph *g, const uint8_t *k, const fa_edge *v)
 {
-	memcpy(key, s, 17);
-	memcpy(key + 17, d, 17);
-	key[34] = k5[FA_K_DPORT];
-	key[35] = k5[FA_K_DPORT + 1];
-	key[36] = k5[FA_K_PROTO];
+	if (g->nout == g->outcap) {
+		g->outcap = g->outcap ? 2 * g->outcap : 1024;
+		g->out = fl_xrealloc(g->out, g->outcap * sizeof *g->out);
+	}
+	fg_edge *o = &g->out[g->nout++];
+	map_node(g, k + FA_K_SRC, &o->src);
+	map_node(g, k + FA_K_DST, &o->dst);
+	o->dport = (uint16_t)(k[FA_K_DPORT] << 8 | k[FA_K_DPORT + 1]);
+	o->proto = k[FA_K_PROTO];
+	o->val = *v;
 }
 
-static int fold_group(flowgraph *g, uint8_t **keys, fa_conn **vals, size_t n)
+static int sweep_group(void *ctx, const uint8_t *const *keys, const fa_conn *const *lanes, size_t n)
 {
-	fg_node s, d;
-	uint8_t key[EDGE_KEY];
-	map_node(g, keys[0] + FA_K_SRC, &s);
-	map_node(g, keys[0] + FA_K_DST, &d);
-	edge_key(&s, &d, keys[0], key);
-	fa_edge_fold(agg_upsert(g->edges, key), (const uint8_t *const *)keys,
-	             (const fa_conn *const *)vals, n);
+	sweep *s = ctx;
+	if (s->have && !fa_same_edge(s->key, keys[0])) {
+		emit_edge(s->g, s->key, &s->e);
+		s->have = 0;
+	}
+	if (!s->have) {
+		memcpy(s->key, keys[0], FA_CONN_KEY);
+		fa_edge_init(&s->e);
+		s->have = 1;
+	}
+	fa_edge_fold(&s->e, keys, lanes, n);
 	return 0;
-}
-
-static const flowgraph *sort_graph; /* qsort has no context argument */
-
-static int edge_cmp(const void *pa, const void *pb)
-{
-	const fg_edge *a = pa, *b = pb;
-	int c = fg_node_cmp(sort_graph, &a->src, &b->src);
-	if (!c)
-		c = fg_node_cmp(sort_graph, &a->dst, &b->dst);
-	if (!c)
-		c = (a->dport > b->dport) - (a->dport < b->dport);
-	if (!c)
-		c = (a->proto > b->proto) - (a->proto < b->proto);
-	return c;
 }
 
 int fg_edges(flowgraph *g, fg_edge **edges, size_t *n)
 {
-	const void *kp, *vp;
-	int rc;
-	size_t ng = 0, capg = 8;
-	uint8_t **keys = fl_xmalloc(capg * sizeof *keys);
-	fa_conn **vals = fl_xmalloc(capg * sizeof *vals);
-	for (size_t i = 0; i < capg; i++) {
-		keys[i] = fl_xmalloc(FA_CONN_KEY);
-		vals[i] = fl_xmalloc(sizeof(fa_conn));
-	}
-	flush_batch(g);
+	flush_recent(g);
 	g->st.conn_keys = agg_size(g->conns);
 	g->st.conn_runs = agg_runs(g->conns);
 	g->st.conn_bytes = agg_memory(g->conns);
-	g->edges = agg_new(&edge_ops, 0, NULL);
-	/* Observers of one 5-tuple are adjacent in key order. */
-	while ((rc = agg_next(g->conns, &kp, &vp)) > 0) {
-		if (ng && !fa_same_5tuple(keys[0], kp)) {
-			fold_group(g, keys, vals, ng);
-			ng = 0;
-		}
-		if (ng == capg) {
-			keys = fl_xrealloc(keys, 2 * capg * sizeof *keys);
-			vals = fl_xrealloc(vals, 2 * capg * sizeof *vals);
-			for (size_t i = capg; i < 2 * capg; i++) {
-				keys[i] = fl_xmalloc(FA_CONN_KEY);
-				vals[i] = fl_xmalloc(sizeof(fa_conn));
-			}
-			capg *= 2;
-		}
-		memcpy(keys[ng], kp, FA_CONN_KEY);
-		memcpy(vals[ng], vp, sizeof(fa_conn));
-		ng++;
-	}
-	if (ng && rc == 0)
-		fold_group(g, keys, vals, ng);
-	for (size_t i = 0; i < capg; i++)
-		free(keys[i]), free(vals[i]);
-	free(keys);
-	free(vals);
-	if (rc < 0) {
+	sweep s = { .g = g };
+	if (fa_walk(g->conns, 0, sweep_group, &s) < 0) {
 		snprintf(g->err, sizeof g->err, "%s", agg_error(g->conns));
 		return -1;
 	}
-	g->st.edges = agg_size(g->edges);
-	g->st.edge_bytes = agg_memory(g->edges);
-	size_t cap = agg_size(g->edges) + 1;
-	g->out = fl_xmalloc(cap * sizeof *g->out);
-	g->nout = 0;
-	while ((rc = agg_next(g->edges, &kp, &vp)) > 0) {
-		const uint8_t *k = kp;
-		fg_edge *e = &g->out[g->nout++];
-		memcpy(&e->src, k, 17);
-		memcpy(&e->dst, k + 17, 17);
-		e->dport = (uint16_t)(k[34] << 8 | k[35]);
-		e->proto = k[36];
-		memcpy(&e->val, vp, sizeof e->val);
-	}
-	if (rc < 0) {
-		snprintf(g->err, sizeof g->err, "%s", agg_error(g->edges));
-		return -1;
-	}
-	sort_graph = g;
-	qsort(g->out, g->nout, sizeof *g->out, edge_cmp);
+	if (s.have)
+		emit_edge(g, s.key, &s.e);
+	/* Mapped nodes (--by, --external) and edges sharing a hash arrive in
+	 * pieces: the merge makes them one. */
+	g->nout = fg_merge_edges(g, g->out, g->nout);
+	g->st.edges = g->nout;
+	g->st.edge_bytes = g->nout * sizeof *g->out;
 	*edges = g->out;
 	*n = g->nout;
 	return 0;
@@ -480,17 +481,95 @@ void fg_label_node(flowgraph *g, const char *label, fg_node *n)
 	label_node(n, FG_LABEL, strpool_intern(g->labels, label, strlen(label)));
 }
 
+/* Edges sort by a byte key whose memcmp order is fg_node_cmp's: per node a
+ * label flag, then the address (or the label's rank among the label
+ * texts), then the node type; then dport and proto; then the edge's index. */
+#define NODE_SORT_KEY 18
+#define EDGE_SORT_KEY (2 * NODE_SORT_KEY + 3)
+#define EDGE_SORT_REC (EDGE_SORT_KEY + 4)
+
+static const strpool *rank_pool; /* qsort has no context argument */
+
+static int label_text_cmp(const void *pa, const void *pb)
+{
+	return strcmp(strpool_get(rank_pool, *(const uint32_t *)pa),
+	              strpool_get(rank_pool, *(const uint32_t *)pb));
+}
+
+/* rank[id]: the place of label id in the text order of all labels. */
+static uint32_t *label_ranks(const flowgraph *g)
+{
+	uint32_t n = strpool_count(g->labels) + 1, *ids = fl_xmalloc(n * sizeof *ids);
+	uint32_t *rank = fl_xmalloc(n * sizeof *rank);
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] = i;
+	rank_pool = g->labels;
+	qsort(ids, n, sizeof *ids, label_text_cmp);
+	for (uint32_t i = 0; i < n; i++)
+		rank[ids[i]] = i;
+	free(ids);
+	return rank;
+}
+
+static void node_sort_key(const fg_node *n, const uint32_t *rank, uint8_t *k)
+{
+	memset(k, 0, NODE_SORT_KEY);
+	if (n->type == FG_LABEL || n->type == FG_XLABEL) {
+		uint32_t r = rank[node_label_id(n)];
+		k[0] = 1;
+		k[1] = (uint8_t)(r >> 24), k[2] = (uint8_t)(r >> 16), k[3] = (uint8_t)(r >> 8), k[4] = (uint8_t)r;
+	} else {
+		memcpy(k + 1, n->v, 16);
+	}
+	k[NODE_SORT_KEY - 1] = n->type;
+}
+
 size_t fg_merge_edges(flowgraph *g, fg_edge *e, size_t n)
 {
-	size_t k = 0;
-	sort_graph = g;
-	qsort(e, n, sizeof *e, edge_cmp);
+	if (n < 2)
+		return n;
+	uint32_t *rank = label_ranks(g);
+	uint8_t *recs = fl_xmalloc(n * EDGE_SORT_REC), *tmp = fl_xmalloc(n * EDGE_SORT_REC);
 	for (size_t i = 0; i < n; i++) {
-		if (k && edge_cmp(&e[k - 1], &e[i]) == 0)
+		uint8_t *r = recs + i * EDGE_SORT_REC;
+		uint32_t idx = (uint32_t)i;
+		node_sort_key(&e[i].src, rank, r);
+		node_sort_key(&e[i].dst, rank, r + NODE_SORT_KEY);
+		r[2 * NODE_SORT_KEY] = (uint8_t)(e[i].dport >> 8);
+		r[2 * NODE_SORT_KEY + 1] = (uint8_t)e[i].dport;
+		r[2 * NODE_SORT_KEY + 2] = e[i].proto;
+		memcpy(r + EDGE_SORT_KEY, &idx, 4);
+	}
+	fl_keysort(recs, tmp, n, EDGE_SORT_REC, EDGE_SORT_KEY);
+	free(tmp);
+	free(rank);
+	/* perm[i]: the edge that belongs at i; applied in place, cycle by cycle */
+	uint32_t *perm = fl_xmalloc(n * sizeof *perm);
+	for (size_t i = 0; i < n; i++)
+		memcpy(&perm[i], recs + i * EDGE_SORT_REC + EDGE_SORT_KEY, 4);
+	for (size_t i = 0; i < n; i++) {
+		if (perm[i] == i)
+			continue;
+		fg_edge t = e[i];
+		size_t j = i;
+		while (perm[j] != i) {
+			size_t from = perm[j];
+			e[j] = e[from];
+			perm[j] = (uint32_t)j;
+			j = from;
+		}
+		e[j] = t;
+		perm[j] = (uint32_t)j;
+	}
+	free(perm);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k && memcmp(recs + i * EDGE_SORT_REC, recs + (i - 1) * EDGE_SORT_REC, EDGE_SORT_KEY) == 0)
 			fa_edge_merge(&e[k - 1].val, &e[i].val);
 		else
 			e[k++] = e[i];
 	}
+	free(recs);
 	return k;
 }
 
@@ -506,9 +585,14 @@ size_t fg_node_format(const flowgraph *g, const fg_node *n, char *buf, size_t ca
 	if (n->type == FG_LABEL || n->type == FG_XLABEL)
 		return (size_t)snprintf(buf, cap, "%s", strpool_get(g->labels, node_label_id(n)));
 	len = ip_format(n->v, tmp);
-	if (n->type == FG_PREFIX)
-		snprintf(tmp + len, sizeof tmp - len, "/%d", ip_is_v4(n->v) ? 24 : 48);
-	return (size_t)snprintf(buf, cap, "%s", tmp);
+	if (n->type == FG_PREFIX) {
+		memcpy(tmp + len, ip_is_v4(n->v) ? "/24" : "/48", 4);
+		len += 3;
+	}
+	if (len >= cap)
+		return (size_t)snprintf(buf, cap, "%s", tmp);
+	memcpy(buf, tmp, len + 1);
+	return len;
 }
 
 int fg_node_cmp(const flowgraph *g, const fg_node *a, const fg_node *b)
@@ -557,8 +641,6 @@ void fg_free(flowgraph *g)
 	if (!g)
 		return;
 	agg_free(g->conns);
-	if (g->edges)
-		agg_free(g->edges);
 	agg_free(g->learned);
 	agg_free(g->obs_names);
 	strpool_free(g->labels);

@@ -3,7 +3,9 @@
  *
  * Tuples (or aggregate records written by fg_write_aggregate) go into the
  * connection-level aggregate of flowagg.h, which is bounded by a memory
- * cap and spills to disk; fg_edges() folds it into edges between nodes.
+ * cap and spills to disk; fg_edges() folds it into edges between nodes in
+ * one sweep in key order (flowagg.h: the 5-tuples of an edge are adjacent)
+ * and sorts them.
  * A node is an address, an address block, or a label (MAC, subnet, VNet,
  * subscription, country, ASN) learned from the stream for that address.
  */
@@ -83,7 +85,7 @@ typedef struct fg_stats {
 	unsigned conn_runs;       /* spill runs written */
 	size_t conn_bytes;        /* memory of that table at the end */
 	uint64_t edges;
-	size_t edge_bytes;        /* memory of the edge table */
+	size_t edge_bytes;        /* memory of the edge array */
 } fg_stats;
 /* Valid after fg_edges(). */
 void fg_get_stats(const flowgraph *g, fg_stats *st);

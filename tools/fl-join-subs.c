@@ -427,55 +427,20 @@ static void summary_cells(const row *w, char cells[NSUMCOLS][80], const char *p[
 		p[i] = cells[i];
 }
 
-static void fold_group(agg *edges, uint8_t **keys, fa_conn **vals, size_t n)
+/* The observers of one connection (same path, same 5-tuple) into its edge. */
+static int fold_group(void *edges, const uint8_t *const *keys, const fa_conn *const *lanes, size_t n)
 {
-	uint8_t k[SUM_KEY];
-	memcpy(k, keys[0], SUM_KEY);
-	const uint8_t *lk[64];
-	const fa_conn *lv[64];
-	for (size_t done = 0; done < n;) {
-		size_t m = n - done < 64 ? n - done : 64;
-		for (size_t i = 0; i < m; i++)
-			lk[i] = keys[done + i] + SUM_KEY, lv[i] = vals[done + i];
-		fa_edge_fold(agg_upsert(edges, k), lk, lv, m);
-		done += m;
-	}
+	fa_edge_fold(agg_upsert(edges, keys[0] - SUM_KEY), keys, lanes, n);
+	return 0;
 }
 
 static void print_summary(job *j, FILE *fp, int csv)
 {
 	agg *edges = agg_new(&edge_ops, 0, NULL);
 	const void *kp, *vp;
-	size_t ng = 0, cap = 16;
-	uint8_t **keys = fl_xmalloc(cap * sizeof *keys);
-	fa_conn **vals = fl_xmalloc(cap * sizeof *vals);
 	int rc;
-	/* The observers of one connection (same path, same 5-tuple) are adjacent. */
-	while ((rc = agg_next(j->conns, &kp, &vp)) > 0) {
-		if (ng && (memcmp(keys[0], kp, SUM_KEY) ||
-		           !fa_same_5tuple(keys[0] + SUM_KEY, (const uint8_t *)kp + SUM_KEY))) {
-			fold_group(edges, keys, vals, ng);
-			for (size_t i = 0; i < ng; i++)
-				free(keys[i]), free(vals[i]);
-			ng = 0;
-		}
-		if (ng == cap) {
-			keys = fl_xrealloc(keys, (cap *= 2) * sizeof *keys);
-			vals = fl_xrealloc(vals, cap * sizeof *vals);
-		}
-		keys[ng] = fl_xmalloc(PATH_KEY);
-		vals[ng] = fl_xmalloc(sizeof(fa_conn));
-		memcpy(keys[ng], kp, PATH_KEY);
-		memcpy(vals[ng], vp, sizeof(fa_conn));
-		ng++;
-	}
-	if (rc < 0)
+	if (fa_walk(j->conns, SUM_KEY, fold_group, edges) < 0)
 		fl_die(FL_EXIT_FATAL, "%s", agg_error(j->conns));
-	if (ng)
-		fold_group(edges, keys, vals, ng);
-	for (size_t i = 0; i < ng; i++)
-		free(keys[i]), free(vals[i]);
-	free(keys), free(vals);
 
 	size_t nrows = 0, rcap = agg_size(edges) + 1;
 	row *rows = fl_xmalloc(rcap * sizeof *rows);

@@ -33,6 +33,14 @@ typedef struct obs_tuple {
 	const char *observer;
 } obs_tuple;
 
+static int fold_into(void *edge, const uint8_t *const *keys, const fa_conn *const *lanes, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		ck_assert(fa_same_5tuple(keys[0], keys[i]));
+	fa_edge_fold(edge, keys, lanes, n);
+	return 0;
+}
+
 static fa_edge run(const obs_tuple *t, size_t n)
 {
 	static const agg_ops ops = { FA_CONN_KEY, sizeof(fa_conn), fa_conn_init, fa_conn_merge };
@@ -44,26 +52,7 @@ static fa_edge run(const obs_tuple *t, size_t n)
 	}
 	fa_edge e;
 	fa_edge_init(&e);
-	const void *k, *v;
-	uint8_t keys[8][FA_CONN_KEY];
-	fa_conn vals[8];
-	const uint8_t *kp[8];
-	const fa_conn *vp[8];
-	size_t ng = 0;
-	while (agg_next(a, &k, &v) > 0) {
-		if (ng && !fa_same_5tuple(keys[0], k)) {
-			fa_edge_fold(&e, kp, vp, ng);
-			ng = 0;
-		}
-		ck_assert_int_lt(ng, 8);
-		memcpy(keys[ng], k, FA_CONN_KEY);
-		memcpy(&vals[ng], v, sizeof vals[ng]);
-		kp[ng] = keys[ng];
-		vp[ng] = &vals[ng];
-		ng++;
-	}
-	if (ng)
-		fa_edge_fold(&e, kp, vp, ng);
+	ck_assert_int_eq(fa_walk(a, 0, fold_into, &e), 0);
 	agg_free(a);
 	return e;
 }
@@ -262,6 +251,65 @@ START_TEST(summaries_merge_exactly)
 }
 END_TEST
 
+/* The sweep's contract: in key order the 5-tuples of one edge come
+ * together, observers of one 5-tuple within them, whatever the input order. */
+typedef struct walk_log {
+	uint8_t first[64][FA_CONN_KEY];
+	size_t lanes[64], n;
+	int stop_at;
+} walk_log;
+
+static int log_group(void *ctx, const uint8_t *const *keys, const fa_conn *const *lanes, size_t n)
+{
+	walk_log *w = ctx;
+	(void)lanes;
+	ck_assert_uint_lt(w->n, 64);
+	memcpy(w->first[w->n], keys[0], FA_CONN_KEY);
+	w->lanes[w->n++] = n;
+	return w->stop_at && (int)w->n == w->stop_at ? 7 : 0;
+}
+
+START_TEST(walk_groups_connections_and_edges)
+{
+	static const agg_ops ops = { FA_CONN_KEY, sizeof(fa_conn), fa_conn_init, fa_conn_merge };
+	/* 3 edges x 4 source ports, each logged at both ends, inserted scattered */
+	const char *dst[3] = { "10.0.1.5", "10.0.1.6", "10.0.1.7" };
+	agg *a = agg_new(&ops, 0, NULL);
+	for (int i = 0; i < 24; i++) {
+		int k = (i * 7) % 24, e = k % 3, port = k % 4, end = k / 12; /* every (e, port, end) once */
+		flt_rec r = tup(A, dst[e], (uint16_t)(40000 + port), 443, end ? 'I' : 'O', 'B', i, 0);
+		uint8_t key[FA_CONN_KEY];
+		fa_conn_key(&r, fa_observer_id(end ? "M2" : "M1", 2), key);
+		fa_conn_add(agg_upsert(a, key), &r);
+	}
+	walk_log w = { .n = 0 };
+	ck_assert_int_eq(fa_walk(a, 0, log_group, &w), 0);
+	ck_assert_uint_eq(w.n, 12); /* one group per 5-tuple */
+	int edge_changes = 0;
+	for (size_t i = 0; i < w.n; i++) {
+		ck_assert_uint_eq(w.lanes[i], 2); /* both ends of it */
+		if (i && !fa_same_edge(w.first[i - 1], w.first[i]))
+			edge_changes++;
+		ck_assert(i == 0 || !fa_same_5tuple(w.first[i - 1], w.first[i]));
+	}
+	ck_assert_int_eq(edge_changes, 2); /* each edge's 5-tuples are adjacent */
+	agg_free(a);
+
+	/* fn's non-zero return stops the walk and is returned */
+	a = agg_new(&ops, 0, NULL);
+	for (int p = 0; p < 5; p++) {
+		flt_rec r = tup(A, B, (uint16_t)(50000 + p), 22, 'O', 'B', p, 0);
+		uint8_t key[FA_CONN_KEY];
+		fa_conn_key(&r, fa_observer_id("M1", 2), key);
+		fa_conn_add(agg_upsert(a, key), &r);
+	}
+	walk_log stop = { .n = 0, .stop_at = 2 };
+	ck_assert_int_eq(fa_walk(a, 0, log_group, &stop), 7);
+	ck_assert_uint_eq(stop.n, 2);
+	agg_free(a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("flowagg");
@@ -277,6 +325,7 @@ int main(void)
 	tcase_add_test(tc, overlapping_addresses_are_different_machines);
 	tcase_add_test(tc, unmeasured_connections);
 	tcase_add_test(tc, summaries_merge_exactly);
+	tcase_add_test(tc, walk_groups_connections_and_edges);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
