@@ -12,7 +12,7 @@
 
 #define AMBIGUOUS UINT32_MAX
 #define FG_BATCH 32 /* summaries per batched upsert (at most AGG_BATCH_MAX) */
-#define FG_RECENT_BITS 12 /* 4096 recent keys, 512 KiB: a core's L2 cache */
+#define FG_RECENT_BITS 10 /* 1024 recent keys, 128 KiB: measured faster than 256 to 16384 */
 enum { FG_XLABEL = 3 }; /* a label standing for external addresses */
 
 typedef struct fg_slot {
@@ -257,6 +257,22 @@ static void flush_recent(flowgraph *g)
 	flush_batch(g);
 }
 
+static inline uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* Two level-1 keys are equal: six loads each instead of a memcmp call. */
+static inline int same_key(const uint8_t *a, const uint8_t *b)
+{
+	_Static_assert(FA_CONN_KEY > 40 && FA_CONN_KEY <= 48, "same_key covers 41 to 48 bytes");
+	return ((ld64(a) ^ ld64(b)) | (ld64(a + 8) ^ ld64(b + 8)) | (ld64(a + 16) ^ ld64(b + 16)) |
+	        (ld64(a + 24) ^ ld64(b + 24)) | (ld64(a + 32) ^ ld64(b + 32)) |
+	        (ld64(a + FA_CONN_KEY - 8) ^ ld64(b + FA_CONN_KEY - 8))) == 0;
+}
+
 static void add_tuple(flowgraph *g, const flt_rec *rec, uint32_t obs)
 {
 	uint8_t key[FA_CONN_KEY];
@@ -267,7 +283,7 @@ static void add_tuple(flowgraph *g, const flt_rec *rec, uint32_t obs)
 	              rec->kind) ^ (uint64_t)obs * 0x9E3779B97F4A7C15ULL;
 	x *= 0xBF58476D1CE4E5B9ULL;
 	fg_slot *s = &g->recent[x >> (64 - FG_RECENT_BITS)];
-	if (!s->used || memcmp(s->key, key, FA_CONN_KEY) != 0) {
+	if (!s->used || !same_key(s->key, key)) {
 		if (s->used)
 			evict(g, s);
 		memcpy(s->key, key, FA_CONN_KEY);
