@@ -35,20 +35,13 @@ static uint32_t get_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static inline uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 /* A fixed mix of the edge's 35 bytes: src, dst, dport, proto (see FA_K_HASH).
  * Loads are in host byte order: the hash orders keys, it is never stored,
  * so only hosts of the other byte order write aggregates in another order. */
 static uint32_t hash_edge(const uint8_t *k)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL;
-	const uint64_t w[5] = { ld64(k), ld64(k + 8), ld64(k + 16), ld64(k + 24),
+	const uint64_t w[5] = { fa_ld64(k), fa_ld64(k + 8), fa_ld64(k + 16), fa_ld64(k + 24),
 	                        (uint64_t)k[32] << 16 | (uint64_t)k[33] << 8 | k[34] };
 	for (int i = 0; i < 5; i++) {
 		h = (h ^ w[i]) * 0xbf58476d1ce4e5b9ULL;

@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "flt.h"
 
 #define FA_NONE INT64_MAX /* "no such time" in min fields */
@@ -86,6 +87,23 @@ uint32_t fa_conn_count(const fa_conn *c);
 uint32_t fa_key_observer(const uint8_t key[FA_CONN_KEY]);
 /* src, dst, ports, proto, dir and kind of a level-1 key into r. */
 void fa_key_fields(const uint8_t key[FA_CONN_KEY], flt_rec *r);
+/* An 8-byte load in host order. */
+static inline uint64_t fa_ld64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* 1 when two level-1 keys are equal: inline loads, for the per-tuple path. */
+static inline int fa_key_eq(const uint8_t *a, const uint8_t *b)
+{
+	_Static_assert(FA_CONN_KEY > 40 && FA_CONN_KEY <= 48, "fa_key_eq covers 41 to 48 bytes");
+	return ((fa_ld64(a) ^ fa_ld64(b)) | (fa_ld64(a + 8) ^ fa_ld64(b + 8)) |
+	        (fa_ld64(a + 16) ^ fa_ld64(b + 16)) | (fa_ld64(a + 24) ^ fa_ld64(b + 24)) |
+	        (fa_ld64(a + 32) ^ fa_ld64(b + 32)) |
+	        (fa_ld64(a + FA_CONN_KEY - 8) ^ fa_ld64(b + FA_CONN_KEY - 8))) == 0;
+}
 /* 1 when two level-1 keys are the same 5-tuple (differ at most by observer). */
 int fa_same_5tuple(const uint8_t *a, const uint8_t *b);
 /* 1 when two level-1 keys are the same edge (differ at most by sport and observer). */

@@ -257,22 +257,6 @@ static void flush_recent(flowgraph *g)
 	flush_batch(g);
 }
 
-static inline uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-/* Two level-1 keys are equal: six loads each instead of a memcmp call. */
-static inline int same_key(const uint8_t *a, const uint8_t *b)
-{
-	_Static_assert(FA_CONN_KEY > 40 && FA_CONN_KEY <= 48, "same_key covers 41 to 48 bytes");
-	return ((ld64(a) ^ ld64(b)) | (ld64(a + 8) ^ ld64(b + 8)) | (ld64(a + 16) ^ ld64(b + 16)) |
-	        (ld64(a + 24) ^ ld64(b + 24)) | (ld64(a + 32) ^ ld64(b + 32)) |
-	        (ld64(a + FA_CONN_KEY - 8) ^ ld64(b + FA_CONN_KEY - 8))) == 0;
-}
-
 static void add_tuple(flowgraph *g, const flt_rec *rec, uint32_t obs)
 {
 	uint8_t key[FA_CONN_KEY];
@@ -283,7 +267,7 @@ static void add_tuple(flowgraph *g, const flt_rec *rec, uint32_t obs)
 	              rec->kind) ^ (uint64_t)obs * 0x9E3779B97F4A7C15ULL;
 	x *= 0xBF58476D1CE4E5B9ULL;
 	fg_slot *s = &g->recent[x >> (64 - FG_RECENT_BITS)];
-	if (!s->used || !same_key(s->key, key)) {
+	if (!s->used || !fa_key_eq(s->key, key)) {
 		if (s->used)
 			evict(g, s);
 		memcpy(s->key, key, FA_CONN_KEY);

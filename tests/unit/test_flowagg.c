@@ -310,6 +310,21 @@ START_TEST(walk_groups_connections_and_edges)
 }
 END_TEST
 
+START_TEST(key_equality_sees_every_byte)
+{
+	uint8_t a[FA_CONN_KEY], b[FA_CONN_KEY];
+	flt_rec r = tup(A, B, 40000, 443, 'O', 'B', 0, 0);
+	fa_conn_key(&r, fa_observer_id("M1", 2), a);
+	memcpy(b, a, sizeof b);
+	ck_assert(fa_key_eq(a, b));
+	for (int i = 0; i < FA_CONN_KEY; i++) {
+		b[i] ^= 0x10;
+		ck_assert_msg(!fa_key_eq(a, b), "byte %d", i);
+		b[i] ^= 0x10;
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("flowagg");
@@ -326,6 +341,7 @@ int main(void)
 	tcase_add_test(tc, unmeasured_connections);
 	tcase_add_test(tc, summaries_merge_exactly);
 	tcase_add_test(tc, walk_groups_connections_and_edges);
+	tcase_add_test(tc, key_equality_sees_every_byte);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
