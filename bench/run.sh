@@ -73,6 +73,22 @@ EOF
 # ---- timing: hyperfine when present, else a loop; median seconds ----
 median_of() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 now() { date +%s.%N 2>/dev/null | sed 's/\.N$/.0/'; }
+# The whole export as one tuple stream, written again when the export or
+# fl-extract (the stream writer) is newer than it.
+export_flt() {
+	[ -s "$out/export.flt" ] && [ "$out/export.flt" -nt "$out/params" ] &&
+		[ "$out/export.flt" -nt "$EXTRACT" ] ||
+		"$EXTRACT" --quiet -f -o "$out/export.flt" "$out/export"
+}
+
+peak_rss() { # NAME COMMAND... -> prints the peak RSS in KiB ("" without GNU time)
+	name=$1
+	shift
+	[ -x /usr/bin/time ] || return 0
+	/usr/bin/time -v "$@" > /dev/null 2> "$out/rss-$name.txt" || true
+	awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$out/rss-$name.txt"
+}
+
 timeit() { # NAME COMMAND -> prints the median seconds
 	if command -v hyperfine >/dev/null; then
 		hyperfine --style none --warmup 1 --runs "$RUNS" --export-json "$out/h-$1.json" "$2" >/dev/null 2>&1 ||
@@ -97,13 +113,9 @@ t_fx_all=$(timeit fx-all "'$EXTRACT' --quiet '$out/export' > /dev/null")
 t_unzip=$(timeit unzip "unzip -p '$out/export.zip' > /dev/null")
 t_fx_zip=$(timeit fx-zip "'$EXTRACT' --quiet '$out/export.zip' > /dev/null")
 
-rss=""
-if [ -x /usr/bin/time ]; then
-	/usr/bin/time -v "$EXTRACT" --quiet "$out/single.json" > /dev/null 2> "$out/rss.txt" || true
-	rss=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$out/rss.txt")
-else
+rss=$(peak_rss extract "$EXTRACT" --quiet "$out/single.json")
+[ -x /usr/bin/time ] ||
 	echo "bench: /usr/bin/time is missing (Debian package 'time'): peak RSS skipped" >&2
-fi
 
 # ---- the table -----------------------------------------------------------
 {
@@ -143,17 +155,18 @@ fi
 # memory per distinct edge.  The stream is the whole export, extracted once.
 GRAPH=$bin/fl-graph
 if [ -x "$GRAPH" ]; then
-	[ -s "$out/export.flt" ] && [ "$out/export.flt" -nt "$out/params" ] ||
-		"$EXTRACT" --quiet -f -o "$out/export.flt" "$out/export"
+	export_flt
 	"$GRAPH" --stats --format csv "$out/export.flt" 2> "$out/graph-stats.txt" > /dev/null
 	tuples=$(awk '/^tuples/ { print $2 }' "$out/graph-stats.txt")
 	t_graph=$(timeit graph "'$GRAPH' --format csv '$out/export.flt' > /dev/null")
+	g_rss=$(peak_rss graph "$GRAPH" --format csv "$out/export.flt")
 	{
 		echo
 		cat "$out/graph-stats.txt"
-		awk -v n="$tuples" -v s="$t_graph" 'BEGIN {
+		awk -v n="$tuples" -v s="$t_graph" -v k="${g_rss:-0}" 'BEGIN {
 			printf "fl-graph --format csv: %d tuples in %.2f s (median): %.2f million tuples/s (target >= 20): %s\n",
 			       n, s, n / s / 1e6, (n / s / 1e6 >= 20) ? "met" : "MISSED"
+			if (k > 0) printf "fl-graph peak RSS: %.0f MB\n", k / 1024
 		}'
 		awk '/^edges/ { b = $0; sub(/.*MB, /, "", b); sub(/ bytes.*/, "", b);
 			printf "memory per distinct edge: %s bytes (target <= 128): %s\n", b, (b + 0 <= 128) ? "met" : "MISSED" }' "$out/graph-stats.txt"
@@ -168,8 +181,7 @@ fi
 # the realistic part (classes, cache, columns), not the cost of each miss.
 GEO=$bin/fl-geo
 if [ -x "$GEO" ] && perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null; then
-	[ -s "$out/export.flt" ] && [ "$out/export.flt" -nt "$out/params" ] ||
-		"$EXTRACT" --quiet -f -o "$out/export.flt" "$out/export"
+	export_flt
 	mkdir -p "$out/geo-fx"
 	perl "$here/../tests/data/make-mmdb.pl" "$out/geo-fx"
 	printf '{"records":[]}' > "$out/geo-empty.json"
@@ -204,17 +216,10 @@ fi
 # then evidence) as it does on any regular file.
 ANOMALY=$bin/fl-anomaly
 if [ -x "$ANOMALY" ]; then
-	if [ ! -f "$out/export.flt" ] || [ "$out/export.flt" -ot "$out/params" ]; then
-		rm -f "$out/export.flt"
-		"$EXTRACT" --quiet -o "$out/export.flt" "$out/export"
-	fi
+	export_flt
 	flt_bytes=$(wc -c < "$out/export.flt")
 	t_an=$(timeit anomaly "'$ANOMALY' --jsonl '$out/export.flt' > '$out/anomaly.jsonl' 2>/dev/null")
-	an_rss=""
-	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -v "$ANOMALY" --jsonl "$out/export.flt" > /dev/null 2> "$out/rss-anomaly.txt" || true
-		an_rss=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$out/rss-anomaly.txt")
-	fi
+	an_rss=$(peak_rss anomaly "$ANOMALY" --jsonl "$out/export.flt")
 	"$ANOMALY" "$out/export.flt" 2>/dev/null | head -n 1 > "$out/anomaly.txt" || true
 	tuples=$(sed -n 's/.* in \([0-9]*\) tuples .*/\1/p' "$out/anomaly.txt")
 	awk -v s="$t_an" -v b="$flt_bytes" -v n="${tuples:-0}" -v k="${an_rss:-0}" -v f="$(wc -l < "$out/anomaly.jsonl")" 'BEGIN {
