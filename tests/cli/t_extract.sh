@@ -102,6 +102,19 @@ cp "$TMP/t.zip" "$TMP/renamed.json"
 run "fl-extract --quiet '$TMP/renamed.json' | fl-cat --csv --no-header | wc -l"
 assert_eq 5 "$(echo $out)" "a zip named .json is still a zip"
 
+t "a cut archive: a zip keeps what precedes the cut; a small .json.gz only reports it"
+all=$(fl-extract --quiet "$EXAMPLES/export.zip" | fl-cat --csv --no-header | wc -l)
+head -c $(( $(wc -c < "$EXAMPLES/export.zip") / 2 )) "$EXAMPLES/export.zip" > "$TMP/half.zip"
+xc "'$TMP/half.zip'" --csv --no-header
+got=$(printf '%s\n' "$out" | grep -c .)
+assert_eq 1 "$rc" "exit 1"
+assert_match "half\.zip: [^ ]*PT1H\.json: byte [0-9]+: " "$err" "the member and offset of the cut"
+[ "$got" -gt $((all / 4)) ] && [ "$got" -lt "$all" ] || fail "half the zip gave $got of $all tuples"
+head -c $(( $(wc -c < "$TMP/t.json.gz") / 2 )) "$TMP/t.json.gz" > "$TMP/cut.json.gz"
+xc "'$TMP/cut.json.gz'" --csv --no-header
+assert_eq 1 "$rc" "exit 1"
+assert_match "cut\.json\.gz: byte 0: truncated gzip input" "$err" "the decompressor's message (man page: a limit)"
+
 t "provenance names the member and the tuple"
 run "fl-extract --quiet '$TMP/t.zip' | fl-cat --csv --no-header --fields dport,archive,member,ordinal | sed -n 5p"
 assert_eq "443,$TMP/t.zip,h=09/PT1H.json,5" "$out" "archive, member, ordinal"
