@@ -140,6 +140,13 @@ int fg_is_aggregate(flt_reader *r)
 	return column(flt_reader_header(r), "fa_nb", NULL) >= 0;
 }
 
+void fg_need_tuples(flt_reader *r)
+{
+	if (fg_is_aggregate(r))
+		fl_die(FL_EXIT_USAGE, "%s: an aggregate stream (fl-graph --format flt): %s needs the "
+		       "tuples", flt_reader_name(r), fl_progname);
+}
+
 /* Observer of a tuple: the NIC's MAC, else the flow-log resource. */
 static uint32_t observer(flowgraph *g, flt_reader *r, const flt_rec *rec)
 {

@@ -54,6 +54,10 @@ void fg_expect(flowgraph *g, uint64_t tuples);
 int fg_add(flowgraph *g, flt_reader *r, const flt_rec *rec);
 /* 1 when the current segment of r holds aggregate records. */
 int fg_is_aggregate(flt_reader *r);
+/* For tools that need tuples: exits with a usage error naming the input
+ * when the current segment of r is an aggregate (fl-graph --format flt),
+ * whose records are connection summaries, not tuples. */
+void fg_need_tuples(flt_reader *r);
 /* Declares in h the columns fg_write_aggregate() fills. */
 void fg_aggregate_header(flt_header *h);
 /* Writes the connection-level aggregate as a stream fg_add() can read back

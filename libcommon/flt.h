@@ -160,6 +160,8 @@ uint64_t flt_reader_segment(const flt_reader *r);
  * process: the key for caches of dictionary ids. */
 uint64_t flt_reader_epoch(const flt_reader *r);
 const char *flt_reader_error(const flt_reader *r);
+/* The name given to flt_reader_new (for messages). */
+const char *flt_reader_name(const flt_reader *r);
 void flt_reader_free(flt_reader *r);
 
 /* Copies rec (read from r) to w, remapping dictionary and source ids and

@@ -1506,6 +1506,11 @@ uint64_t flt_reader_epoch(const flt_reader *r)
 	return r->epoch;
 }
 
+const char *flt_reader_name(const flt_reader *r)
+{
+	return r->name;
+}
+
 const char *flt_reader_error(const flt_reader *r)
 {
 	return r->state == R_ERROR ? r->err : "";

@@ -1487,9 +1487,7 @@ static void read_pass(state *s, input *in, int pass, htab *h)
 		rc = 0;
 		if (flt_reader_segment(r) != seg) {
 			seg = flt_reader_segment(r);
-			if (fg_is_aggregate(r))
-				fl_die(FL_EXIT_USAGE, "%s: an aggregate stream (fl-graph --format flt): "
-				       "fl-anomaly needs the tuples", in->sp.name);
+			fg_need_tuples(r);
 			new_segment(s, r);
 		}
 		if (pass == 1)

@@ -9,6 +9,7 @@
  * ids, columns by name), cached per reader segment.
  */
 #include "cli.h"
+#include "flowgraph.h"
 #include "flt.h"
 #include "geo.h"
 #include "ip.h"
@@ -308,8 +309,10 @@ static int copy_input(job *j, FILE *fp, const char *name)
 	if (rc == 0 && !j->wr)
 		start_writer(j, flt_reader_header(r));
 	while (rc >= 0 && (rc = flt_reader_next(r, &rec)) > 0) {
-		if (__builtin_expect(flt_reader_epoch(r) != j->epoch, 0))
+		if (__builtin_expect(flt_reader_epoch(r) != j->epoch, 0)) {
+			fg_need_tuples(r);
 			segment_reset(j, r);
+		}
 		/* the cache lines load while the record is remapped */
 		if (memcmp(j->last[0], rec->src, 16) != 0)
 			geo_prefetch(j->g, rec->src);

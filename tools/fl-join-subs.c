@@ -13,6 +13,7 @@
 #include "textfmt.h"
 #include "edgeagg.h"
 #include "flowagg.h"
+#include "flowgraph.h"
 #include "flt.h"
 #include "inventory.h"
 #include "sha256.h"
@@ -535,6 +536,7 @@ static int process(job *j, flt_reader *r)
 		start_writer(j, flt_reader_header(r));
 	while (rc >= 0 && (rc = flt_reader_next(r, &rec)) > 0) {
 		if (flt_reader_epoch(r) != j->epoch) {
+			fg_need_tuples(r);
 			new_segment(j, r);
 			last_unknown = 0;
 		}

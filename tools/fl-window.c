@@ -13,6 +13,7 @@
  * leave it behind (spool.c).  Records are never held in memory.
  */
 #include "cli.h"
+#include "flowgraph.h"
 #include "flt.h"
 #include "spool.h"
 
@@ -113,7 +114,12 @@ static int scan_newest(const input *in, FILE *fp, int64_t *newest, uint64_t *n)
 	flt_reader *r = flt_reader_new(fp, in->name);
 	const flt_rec *rec;
 	int rc;
+	uint64_t seg = UINT64_MAX;
 	while ((rc = flt_reader_next(r, &rec)) > 0) {
+		if (flt_reader_segment(r) != seg) {
+			seg = flt_reader_segment(r);
+			fg_need_tuples(r);
+		}
 		if (rec->time_ms > *newest)
 			*newest = rec->time_ms;
 		(*n)++;
@@ -159,7 +165,12 @@ static int copy_window(job *j, const input *in)
 		start_writer(j, flt_reader_header(r));
 	const window w = j->w;
 	tally t = j->t;
+	uint64_t seg = UINT64_MAX;
 	while (rc >= 0 && (rc = flt_reader_next(r, &rec)) > 0) {
+		if (__builtin_expect(flt_reader_segment(r) != seg, 0)) {
+			seg = flt_reader_segment(r);
+			fg_need_tuples(r);
+		}
 		int64_t tm = rec->time_ms;
 		t.seen++;
 		if (tm < t.oldest)

@@ -41,6 +41,14 @@ assert_eq 2 "$rc" "an aggregate needs --merge"
 run "fl-graph --merge '$TMP/ex.flt'"
 assert_eq 2 "$rc" "--merge needs aggregates"
 
+t "tools that need tuples refuse an aggregate, even after a tuple segment"
+for cmd in "fl-window" "fl-window --since 0" "fl-geo --classify-only" "fl-join-subs -i '$EXAMPLES/inventory'" "fl-anomaly"; do
+	run "cat '$TMP/ex.flt' '$TMP/a.agg' | $cmd > /dev/null"
+	tool=${cmd%% *}
+	assert_eq 2 "$rc" "$cmd: exit 2"
+	assert_match "^$tool: standard input: an aggregate stream \(fl-graph --format flt\): $tool needs the tuples" "$err" "$cmd: message"
+done
+
 # A small estate: two applications that share a DNS server and a monitoring
 # poller; web tiers reached from the internet.
 grec() { # TIME MAC TUPLE...
