@@ -407,19 +407,32 @@ static int key_cmp(const void *a, const void *b)
 	return memcmp(a, b, EDGE_KEY);
 }
 
+/* A decimal number in [0, max], all of s; -1 otherwise. */
+static long strict_number(const char *s, long max)
+{
+	long v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || (v = v * 10 + (*s - '0')) > max)
+			return -1;
+	}
+	return v;
+}
+
 static void base_add(state *s, size_t *cap, const char *src, const char *dst, long dport, const char *proto,
                      size_t *skipped)
 {
 	uint8_t a[16], b[16];
-	int p = -1;
-	if (strcmp(proto, "tcp") == 0 || strcmp(proto, "6") == 0)
-		p = 6;
-	else if (strcmp(proto, "udp") == 0 || strcmp(proto, "17") == 0)
-		p = 17;
-	else if (*proto)
-		p = atoi(proto);
-	if (ip_parse(src, strlen(src), a) || ip_parse(dst, strlen(dst), b) || dport < 0 || dport > 65535 ||
-	    p < 0 || p > 255) {
+	long p = -1;
+	static const char *const names[] = { "icmp", "tcp", "udp", "ipv6-icmp" };
+	static const int numbers[] = { 1, 6, 17, 58 };
+	for (int i = 0; i < 4; i++)
+		if (strcmp(proto, names[i]) == 0)
+			p = numbers[i];
+	if (p < 0)
+		p = strict_number(proto, 255);
+	if (ip_parse(src, strlen(src), a) || ip_parse(dst, strlen(dst), b) || dport < 0 || p < 0) {
 		(*skipped)++;
 		return;
 	}
@@ -430,8 +443,12 @@ static void base_add(state *s, size_t *cap, const char *src, const char *dst, lo
 	edge_key(s->base + s->nbase++ * EDGE_KEY, a, b, (uint16_t)dport, (uint8_t)p);
 }
 
-static void load_baseline(state *s, const char *path)
+/* Returns the number of CSV rows cut short (a truncated file), which are
+ * ignored: a cut "443" reads as port 44, and an edge must not be known by
+ * accident. */
+static size_t load_baseline(state *s, const char *path)
 {
+	size_t cut = 0;
 	FILE *fp = fopen(path, "rb");
 	size_t cap = 0, skipped = 0;
 	if (!fp)
@@ -459,22 +476,33 @@ static void load_baseline(state *s, const char *path)
 		json_decref(root);
 	} else {
 		char line[4096];
-		unsigned long ln = 0;
+		unsigned long ln = 1;
 		if (!fgets(line, sizeof line, fp) || strncmp(line, "src,dst,dport,proto", 19) != 0)
 			fl_die(FL_EXIT_USAGE, "%s: not an fl-graph --format csv or json output "
 			       "(the CSV header starts with src,dst,dport,proto)", path);
+		size_t fields = 1;
+		for (const char *q = line; *q; q++)
+			fields += *q == ',';
 		while (fgets(line, sizeof line, fp)) {
 			char *f[4], *p = line;
+			size_t n = 1, len = strlen(line);
 			ln++;
+			for (const char *q = line; *q; q++)
+				n += *q == ',';
+			if ((len == 0 || line[len - 1] != '\n') && feof(fp)) {
+				fl_warn("%s: line %lu is cut short (a truncated file?): ignored", path, ln);
+				cut++;
+				break;
+			}
+			if (n < fields)
+				fl_die(FL_EXIT_USAGE, "%s:%lu: expected the %zu cells of the header", path, ln,
+				       fields);
 			for (int i = 0; i < 4; i++) {
 				f[i] = p;
-				p = p ? strchr(p, ',') : NULL;
-				if (p)
-					*p++ = 0;
+				p = strchr(p, ',');
+				*p++ = 0;
 			}
-			if (!p)
-				fl_die(FL_EXIT_USAGE, "%s:%lu: expected src,dst,dport,proto,...", path, ln + 1);
-			base_add(s, &cap, f[0], f[1], strtol(f[2], NULL, 10), f[3], &skipped);
+			base_add(s, &cap, f[0], f[1], strict_number(f[2], 65535), f[3], &skipped);
 		}
 	}
 	fclose(fp);
@@ -483,6 +511,7 @@ static void load_baseline(state *s, const char *path)
 		        "they match nothing", path, skipped);
 	if (s->nbase > 1)
 		qsort(s->base, s->nbase, EDGE_KEY, key_cmp);
+	return cut;
 }
 
 static int in_baseline(const state *s, const uint8_t k[EDGE_KEY])
@@ -1684,8 +1713,7 @@ int main(int argc, char **argv)
 			fl_die(FL_EXIT_USAGE, "--set %s", err);
 	s->on = ((1u << AN_KINDS) - 1) & ~off;
 	apps_parse_ports(APPS_DEFAULT_SHARED, &s->shared);
-	if (s->baseline_path)
-		load_baseline(s, s->baseline_path);
+	size_t baseline_cut = s->baseline_path ? load_baseline(s, s->baseline_path) : 0;
 	if ((s->on & (1u << AN_NEW_EDGE)) && !s->baseline_path && !s->pol.nedges) {
 		fl_warn("new-edge needs --baseline FILE or edges declared in the policy: skipped");
 		s->on &= ~(1u << AN_NEW_EDGE);
@@ -1713,7 +1741,7 @@ int main(int argc, char **argv)
 	s->tmin = INT64_MAX;
 	s->tmax = INT64_MIN;
 
-	int status = FL_EXIT_OK;
+	int status = baseline_cut ? FL_EXIT_DAMAGED : FL_EXIT_OK;
 	input *ins = fl_xcalloc((size_t)n, sizeof *ins);
 	for (int i = 0; i < n; i++) {
 		int is_stdin = strcmp(names[i], "-") == 0;

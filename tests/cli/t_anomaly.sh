@@ -91,6 +91,20 @@ out=$(an_rows < "$AN/all.jsonl")
 assert_match '^scan low 5\.188\.10\.10 10\.8\.0\.12 -$' "$out" "the old scan, without the window"
 assert_no_match '5\.188\.10\.10' "$rows" "not after fl-window"
 
+t "a baseline cut short: its last row is ignored, exit 1; a short row inside: exit 2"
+{ cat "$AN/base.csv"; printf '10.6.0.10,10.7.0.11,22,tcp,1,2,3,1,1,1,2,0,2026-11-02T00:00:00.000Z,2026-11-02T00:00:00.000Z,1\n'; } > "$AN/known.csv"
+fl-anomaly --jsonl --baseline "$AN/known.csv" "$AN/week.flt" > "$AN/known.jsonl" 2>/dev/null
+assert_eq "" "$(an_get new-edge 10.6.0.10 10.7.0.11 .rule < "$AN/known.jsonl")" "a complete row makes the edge known"
+head -c $(( $(wc -c < "$AN/known.csv") - 74 )) "$AN/known.csv" > "$AN/cut.csv" # port 22 cut to "2"
+run "fl-anomaly --jsonl --baseline '$AN/cut.csv' '$AN/week.flt' > '$AN/cut.jsonl'"
+assert_eq 1 "$rc" "exit 1"
+assert_match "cut\.csv: line $(wc -l < "$AN/known.csv") is cut short \(a truncated file\?\): ignored" "$err" "named, with its line"
+assert_eq 'new-edge.admin-port' "$(an_get new-edge 10.6.0.10 10.7.0.11 .rule < "$AN/cut.jsonl")" "the cut row matches nothing"
+{ head -n 2 "$AN/base.csv"; echo '10.6.0.10,10.7.0.11,22'; tail -n +3 "$AN/base.csv"; } > "$AN/short.csv"
+run "fl-anomaly --baseline '$AN/short.csv' '$AN/week.flt'"
+assert_eq 2 "$rc" "a short row with its line break is a malformed baseline"
+assert_match 'short\.csv:3: expected the 15 cells of the header' "$err" "named"
+
 t "switches: --off, --set, new-edge without a baseline"
 run "fl-anomaly --jsonl --off scan,beaconing --baseline '$AN/base.csv' '$AN/week.flt' > '$AN/off.jsonl'"
 out=$(an_rows < "$AN/off.jsonl")
