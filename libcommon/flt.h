@@ -167,6 +167,11 @@ void flt_reader_free(flt_reader *r);
 /* Copies rec (read from r) to w, remapping dictionary and source ids and
  * annotation columns by name.  Returns flt_writer_put()'s result. */
 int flt_writer_copy(flt_writer *w, flt_reader *r, const flt_rec *rec);
+/* What flt_writer_copy would write, into *out instead: for tools that set
+ * columns of their own before flt_writer_put(w, out).  Columns w declares
+ * and r's segment lacks are 0.  The id caches live in r, for one writer at
+ * a time, and are reset when the segment or the writer changes. */
+void flt_writer_remap(flt_writer *w, flt_reader *r, const flt_rec *rec, flt_rec *out);
 
 /* ---- field names ----------------------------------------------------- */
 const char *flt_enc_name(int enc);  /* "NX", ... ; "" for NONE, NULL for OTHER */

@@ -1600,24 +1600,29 @@ static uint32_t map_src(flt_writer *w, flt_reader *r, uint32_t id)
 	return out;
 }
 
-int flt_writer_copy(flt_writer *w, flt_reader *r, const flt_rec *rec)
+void flt_writer_remap(flt_writer *w, flt_reader *r, const flt_rec *rec, flt_rec *o)
 {
 	if (r->map_serial != w->serial || r->map_segment != r->segment)
 		copy_map_reset(w, r);
-	flt_rec o;
-	memcpy(&o, rec, offsetof(flt_rec, col));
-	o.rule = map_str(w, r, rec->rule);
-	o.acl = map_str(w, r, rec->acl);
-	o.mac = map_str(w, r, rec->mac);
-	o.target = map_str(w, r, rec->target);
-	o.flowlog = map_str(w, r, rec->flowlog);
-	o.enc_text = map_str(w, r, rec->enc_text);
-	o.source = map_src(w, r, rec->source);
+	memcpy(o, rec, offsetof(flt_rec, col));
+	o->rule = map_str(w, r, rec->rule);
+	o->acl = map_str(w, r, rec->acl);
+	o->mac = map_str(w, r, rec->mac);
+	o->target = map_str(w, r, rec->target);
+	o->flowlog = map_str(w, r, rec->flowlog);
+	o->enc_text = map_str(w, r, rec->enc_text);
+	o->source = map_src(w, r, rec->source);
 	for (uint32_t j = 0; j < w->h.ncols; j++) {
 		int c = r->colmap[j];
 		uint32_t v = c < 0 ? 0 : rec->col[c];
-		o.col[j] = r->colstr[j] ? map_str(w, r, v) : v;
+		o->col[j] = r->colstr[j] ? map_str(w, r, v) : v;
 	}
+}
+
+int flt_writer_copy(flt_writer *w, flt_reader *r, const flt_rec *rec)
+{
+	flt_rec o;
+	flt_writer_remap(w, r, rec, &o);
 	/* Mapped ids were issued by w itself, so only enc needs checking. */
 	if (w->failed)
 		return -1;

@@ -67,14 +67,7 @@ typedef struct job {
 	uint32_t (*rvals)[C_N]; /* geo result id -> column values, [0][0] = 0 when not yet */
 	size_t rvals_cap;
 	uint64_t rvals_epoch;
-	/* reader ids of the current segment -> writer id + 1 */
-	uint64_t epoch;
-	uint32_t *dmap, *smap;
-	size_t dmap_cap, smap_cap;
-	int colmap[FLT_MAX_COLS];
-	uint8_t colstr[FLT_MAX_COLS];
-	uint32_t copy[FLT_MAX_COLS]; /* writer columns the reader has, this tool's excepted */
-	uint32_t ncopy;
+	uint64_t epoch;         /* flt_reader_epoch of the current segment */
 	/* Tuples of one flow log come in runs from one VM: the last address
 	 * of each side and its column values skip the cache and the mapping. */
 	uint8_t last[2][16];
@@ -188,60 +181,6 @@ static uint32_t *grow(uint32_t *a, size_t *cap, size_t need)
 	return a;
 }
 
-static void segment_reset(job *j, flt_reader *r)
-{
-	j->epoch = flt_reader_epoch(r);
-	if (j->dmap)
-		memset(j->dmap, 0, j->dmap_cap * sizeof *j->dmap);
-	if (j->smap)
-		memset(j->smap, 0, j->smap_cap * sizeof *j->smap);
-	const flt_header *h = flt_reader_header(r);
-	for (uint32_t c = 0; c < j->wh.ncols; c++) {
-		j->colmap[c] = -1;
-		for (uint32_t k = 0; k < h->ncols; k++)
-			if (strncmp(h->cols[k].name, j->wh.cols[c].name, sizeof h->cols[k].name) == 0 &&
-			    h->cols[k].type == j->wh.cols[c].type)
-				j->colmap[c] = (int)k;
-		j->colstr[c] = j->wh.cols[c].type == FLT_COL_STR;
-	}
-	/* this tool's columns are overwritten anyway */
-	j->ncopy = 0;
-	for (uint32_t c = 0; c < j->wh.ncols; c++) {
-		int mine = 0;
-		for (int k = 0; k < 2 * C_N; k++)
-			mine |= j->col[k] == (int)c;
-		if (j->colmap[c] >= 0 && !mine)
-			j->copy[j->ncopy++] = c;
-	}
-}
-
-static inline uint32_t map_str(job *j, flt_reader *r, uint32_t id)
-{
-	if (!id)
-		return 0;
-	if (id >= j->dmap_cap)
-		j->dmap = grow(j->dmap, &j->dmap_cap, id);
-	if (!j->dmap[id]) {
-		size_t len;
-		const char *s = flt_reader_str(r, id, &len);
-		j->dmap[id] = flt_writer_intern(j->wr, s, len) + 1;
-	}
-	return j->dmap[id] - 1;
-}
-
-static inline uint32_t map_src(job *j, flt_reader *r, uint32_t id)
-{
-	if (!id)
-		return 0;
-	if (id >= j->smap_cap)
-		j->smap = grow(j->smap, &j->smap_cap, id);
-	if (!j->smap[id]) {
-		const flt_source *s = flt_reader_source(r, id);
-		j->smap[id] = (s ? flt_writer_add_source(j->wr, s) : 0) + 1;
-	}
-	return j->smap[id] - 1;
-}
-
 static inline uint32_t map_geo(job *j, uint32_t id)
 {
 	if (!id)
@@ -311,27 +250,16 @@ static int copy_input(job *j, FILE *fp, const char *name)
 	while (rc >= 0 && (rc = flt_reader_next(r, &rec)) > 0) {
 		if (__builtin_expect(flt_reader_epoch(r) != j->epoch, 0)) {
 			fg_need_tuples(r);
-			segment_reset(j, r);
+			j->epoch = flt_reader_epoch(r);
 		}
 		/* the cache lines load while the record is remapped */
 		if (memcmp(j->last[0], rec->src, 16) != 0)
 			geo_prefetch(j->g, rec->src);
 		if (memcmp(j->last[1], rec->dst, 16) != 0)
 			geo_prefetch(j->g, rec->dst);
+		/* this tool's columns are copied too, then all overwritten */
 		flt_rec o;
-		memcpy(&o, rec, offsetof(flt_rec, col));
-		o.rule = map_str(j, r, rec->rule);
-		o.acl = map_str(j, r, rec->acl);
-		o.mac = map_str(j, r, rec->mac);
-		o.target = map_str(j, r, rec->target);
-		o.flowlog = map_str(j, r, rec->flowlog);
-		o.enc_text = map_str(j, r, rec->enc_text);
-		o.source = map_src(j, r, rec->source);
-		memset(o.col, 0, j->wh.ncols * sizeof *o.col);
-		for (uint32_t i = 0; i < j->ncopy; i++) {
-			uint32_t c = j->copy[i], v = rec->col[j->colmap[c]];
-			o.col[c] = j->colstr[c] ? map_str(j, r, v) : v;
-		}
+		flt_writer_remap(j->wr, r, rec, &o);
 		annotate(j, &o, rec->src, 0);
 		annotate(j, &o, rec->dst, 1);
 		if (j->flow_type >= 0 && o.col[j->flow_type] == j->external_public &&
@@ -452,8 +380,6 @@ int main(int argc, char **argv)
 	if (stats)
 		print_stats(&j);
 	flt_header_free(&j.wh);
-	free(j.dmap);
-	free(j.smap);
 	free(j.gmap);
 	free(j.rvals);
 	geo_free(j.g);

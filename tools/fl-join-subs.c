@@ -64,17 +64,12 @@ typedef struct job {
 	char **argv;
 	/* stream output */
 	flt_writer *wr;
-	flt_header wh;          /* the writer's header, for its column names */
 	FILE *out;
 	const char *out_name;
 	int my_col[2][INV_NFIELDS], type_col;
 	/* per input segment */
 	uint64_t epoch;
-	int colmap[FLT_MAX_COLS];   /* writer column -> reader column, -1 */
-	uint8_t colstr[FLT_MAX_COLS];
 	int tag_col[2];
-	uint32_t *dmap, *smap;
-	size_t ndmap, nsmap;
 	/* writer ids of inventory strings, by address */
 	const char **vkeys;
 	uint32_t *vids;
@@ -204,19 +199,7 @@ static void start_writer(job *j, const flt_header *first)
 		fl_die(FL_EXIT_FATAL, "the input has too many annotation columns to add %d more "
 		       "(at most %d)", 2 * INV_NFIELDS + 1, FLT_MAX_COLS);
 	j->wr = flt_writer_new(j->out, j->out_name, &h);
-	flt_header_copy(&j->wh, &h);
 	flt_header_free(&h);
-}
-
-static int is_mine(const job *j, int wc)
-{
-	if (wc == j->type_col)
-		return 1;
-	for (int e = 0; e < 2; e++)
-		for (int f = 0; f < INV_NFIELDS; f++)
-			if (j->my_col[e][f] == wc)
-				return 1;
-	return 0;
 }
 
 static int find_col(const flt_header *h, const char *name, int type)
@@ -234,60 +217,6 @@ static void new_segment(job *j, flt_reader *r)
 	j->epoch = flt_reader_epoch(r);
 	j->tag_col[0] = find_col(rh, "src_service_tag", FLT_COL_STR);
 	j->tag_col[1] = find_col(rh, "dst_service_tag", FLT_COL_STR);
-	if (j->ndmap)
-		memset(j->dmap, 0, j->ndmap * sizeof *j->dmap);
-	if (j->nsmap)
-		memset(j->smap, 0, j->nsmap * sizeof *j->smap);
-	/* The writer's columns found by name in this segment; ours are set,
-	 * never copied, so a second run over its own output re-annotates. */
-	for (int c = 0; c < FLT_MAX_COLS; c++) {
-		j->colmap[c] = -1;
-		if (!j->wr || (uint32_t)c >= j->wh.ncols || is_mine(j, c))
-			continue;
-		j->colmap[c] = find_col(rh, j->wh.cols[c].name, j->wh.cols[c].type);
-		j->colstr[c] = j->wh.cols[c].type == FLT_COL_STR;
-	}
-}
-
-static uint32_t map_id(job *j, flt_reader *r, uint32_t id)
-{
-	if (!id)
-		return 0;
-	if (id >= j->ndmap) {
-		size_t n = j->ndmap ? j->ndmap : 1024;
-		while (n <= id)
-			n *= 2;
-		j->dmap = fl_xrealloc(j->dmap, n * sizeof *j->dmap);
-		memset(j->dmap + j->ndmap, 0, (n - j->ndmap) * sizeof *j->dmap);
-		j->ndmap = n;
-	}
-	if (!j->dmap[id]) {
-		size_t len;
-		const char *s = flt_reader_str(r, id, &len);
-		j->dmap[id] = flt_writer_intern(j->wr, s, len);
-	}
-	return j->dmap[id];
-}
-
-static uint32_t map_source(job *j, flt_reader *r, uint32_t id)
-{
-	if (!id)
-		return 0;
-	if (id >= j->nsmap) {
-		size_t n = j->nsmap ? j->nsmap : 64;
-		while (n <= id)
-			n *= 2;
-		j->smap = fl_xrealloc(j->smap, n * sizeof *j->smap);
-		memset(j->smap + j->nsmap, 0, (n - j->nsmap) * sizeof *j->smap);
-		j->nsmap = n;
-	}
-	if (!j->smap[id]) {
-		const flt_source *s = flt_reader_source(r, id);
-		if (!s)
-			return 0;
-		j->smap[id] = flt_writer_add_source(j->wr, s);
-	}
-	return j->smap[id];
 }
 
 /* Writer id of an inventory string (stable address): an open-addressing
@@ -324,21 +253,10 @@ static uint32_t value_id(job *j, const char *s)
 
 static void put_annotated(job *j, flt_reader *r, const flt_rec *rec, const inv_result *res)
 {
+	/* this tool's columns are copied too, then all overwritten: a second
+	 * run over its own output annotates afresh */
 	flt_rec o;
-	memcpy(&o, rec, offsetof(flt_rec, col));
-	o.rule = map_id(j, r, rec->rule);
-	o.acl = map_id(j, r, rec->acl);
-	o.mac = map_id(j, r, rec->mac);
-	o.target = map_id(j, r, rec->target);
-	o.flowlog = map_id(j, r, rec->flowlog);
-	o.enc_text = map_id(j, r, rec->enc_text);
-	o.source = map_source(j, r, rec->source);
-	memset(o.col, 0, sizeof o.col);
-	for (int c = 0; c < FLT_MAX_COLS; c++) {
-		int rc = j->colmap[c];
-		if (rc >= 0)
-			o.col[c] = j->colstr[c] ? map_id(j, r, rec->col[rc]) : rec->col[rc];
-	}
+	flt_writer_remap(j->wr, r, rec, &o);
 	for (int f = 0; f < INV_NFIELDS; f++) {
 		o.col[j->my_col[0][f]] = value_id(j, res->src.f[f]);
 		o.col[j->my_col[1][f]] = value_id(j, res->dst.f[f]);
@@ -660,7 +578,6 @@ int main(int argc, char **argv)
 	j.argc = argc;
 	j.argv = argv;
 	flt_header_init(&j.prov);
-	flt_header_init(&j.wh);
 	for (size_t i = 0; i < ninv; i++)
 		if (load_path(&j, invs[i], 1) != 0)
 			status = FL_EXIT_DAMAGED;
@@ -723,8 +640,7 @@ int main(int argc, char **argv)
 	if (stats_opt)
 		print_stats(&j);
 	flt_header_free(&j.prov);
-	flt_header_free(&j.wh);
-	free(j.dmap), free(j.smap), free(j.vkeys), free(j.vids);
+	free(j.vkeys), free(j.vids);
 	inv_free(j.inv);
 	strpool_free(j.unknown_macs);
 	return status;
