@@ -133,6 +133,14 @@ int flt_writer_put(flt_writer *w, const flt_rec *rec);
 int flt_writer_close(flt_writer *w);
 /* Frees without finishing the segment (error paths). */
 void flt_writer_free(flt_writer *w);
+/* The two endings of a tool that writes a stream to an fl_output (cli.h).
+ * Finish: closes w and commits the output; on an I/O error says so, removes
+ * the output and exits 3.  Abandon, when an input turned out damaged: frees
+ * w without an END block, so the next tool in the pipe sees the stream cut
+ * short too, removes a named output and exits 3 (w may be NULL). */
+struct fl_output;
+void flt_writer_finish(flt_writer *w, struct fl_output *o);
+_Noreturn void flt_writer_abandon(flt_writer *w, struct fl_output *o);
 const char *flt_writer_error(const flt_writer *w);
 uint64_t flt_writer_count(const flt_writer *w);
 

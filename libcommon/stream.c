@@ -832,6 +832,27 @@ int flt_writer_close(flt_writer *w)
 	return 0;
 }
 
+void flt_writer_finish(flt_writer *w, fl_output *o)
+{
+	if (flt_writer_close(w) != 0) {
+		fl_warn("%s", flt_writer_error(w));
+		flt_writer_free(w);
+		fl_output_abort(o);
+		exit(FL_EXIT_FATAL);
+	}
+	fl_output_commit(o);
+}
+
+void flt_writer_abandon(flt_writer *w, fl_output *o)
+{
+	if (w)
+		flt_writer_free(w);
+	if (o->fp == stdout)
+		fflush(stdout);
+	fl_output_abort(o);
+	exit(FL_EXIT_FATAL);
+}
+
 const char *flt_writer_error(const flt_writer *w)
 {
 	return w->failed ? w->err : "";

@@ -356,27 +356,14 @@ int main(int argc, char **argv)
 			status = FL_EXIT_DAMAGED;
 			continue;
 		}
-		if (copy_input(&j, fp, is_stdin ? "standard input" : names[i]) < 0) {
-			/* no END block: the next tool must see the stream as cut short too */
-			if (j.wr)
-				flt_writer_free(j.wr);
-			if (o.fp == stdout)
-				fflush(stdout);
-			fl_output_abort(&o);
-			exit(FL_EXIT_FATAL);
-		}
+		if (copy_input(&j, fp, is_stdin ? "standard input" : names[i]) < 0)
+			flt_writer_abandon(j.wr, &o);
 		if (!is_stdin)
 			fclose(fp);
 	}
 	if (!j.wr)
 		start_writer(&j, NULL);
-	if (flt_writer_close(j.wr) != 0) {
-		fl_warn("%s", flt_writer_error(j.wr));
-		flt_writer_free(j.wr);
-		fl_output_abort(&o);
-		exit(FL_EXIT_FATAL);
-	}
-	fl_output_commit(&o);
+	flt_writer_finish(j.wr, &o);
 	if (stats)
 		print_stats(&j);
 	flt_header_free(&j.wh);

@@ -612,31 +612,19 @@ int main(int argc, char **argv)
 		flt_reader_free(r);
 		if (!is_stdin)
 			fclose(fp);
-		if (bad) {
-			/* No END block: the next tool must see the stream cut short too. */
-			if (j.wr)
-				flt_writer_free(j.wr);
-			if (o.fp == stdout)
-				fflush(stdout);
-			fl_output_abort(&o);
-			exit(FL_EXIT_FATAL);
-		}
+		if (bad)
+			flt_writer_abandon(j.wr, &o);
 	}
 	if (j.summary) {
 		print_summary(&j, o.fp, csv);
 		agg_free(j.conns);
 		strpool_free(j.paths);
+		fl_output_commit(&o);
 	} else {
 		if (!j.wr)
 			start_writer(&j, NULL);
-		if (flt_writer_close(j.wr) != 0) {
-			fl_warn("%s", flt_writer_error(j.wr));
-			flt_writer_free(j.wr);
-			fl_output_abort(&o);
-			exit(FL_EXIT_FATAL);
-		}
+		flt_writer_finish(j.wr, &o);
 	}
-	fl_output_commit(&o);
 	if (stats_opt)
 		print_stats(&j);
 	flt_header_free(&j.prov);

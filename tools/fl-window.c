@@ -218,17 +218,6 @@ static void print_stats(const job *j, const char *how, const input *ins, int n)
 
 /* ---- main --------------------------------------------------------------- */
 
-static _Noreturn void fail_damaged(fl_output *o, job *j)
-{
-	/* No END block: the next tool must see the stream as cut short too. */
-	if (j->wr)
-		flt_writer_free(j->wr);
-	if (o->fp == stdout)
-		fflush(stdout);
-	fl_output_abort(o);
-	exit(FL_EXIT_FATAL);
-}
-
 int main(int argc, char **argv)
 {
 	const char *out = NULL, *arg;
@@ -314,7 +303,7 @@ int main(int argc, char **argv)
 			}
 			FILE *fp = fl_spool_begin(&ins[i].sp, ins[i].fp, ins[i].name);
 			if (scan_newest(&ins[i], fp, &newest, &count) < 0)
-				fail_damaged(&o, &j);
+				flt_writer_abandon(j.wr, &o);
 			fl_spool_rewind(&ins[i].sp);
 			ins[i].fp = ins[i].sp.fp;
 		}
@@ -337,20 +326,14 @@ int main(int argc, char **argv)
 		if (!ins[i].fp)
 			continue;
 		if (copy_window(&j, &ins[i]) < 0)
-			fail_damaged(&o, &j);
+			flt_writer_abandon(j.wr, &o);
 		if (ins[i].fp != stdin)
 			fclose(ins[i].fp);
 		ins[i].fp = NULL;
 	}
 	if (!j.wr)
 		start_writer(&j, NULL); /* nothing readable: still a valid, empty stream */
-	if (flt_writer_close(j.wr) != 0) {
-		fl_warn("%s", flt_writer_error(j.wr));
-		flt_writer_free(j.wr);
-		fl_output_abort(&o);
-		exit(FL_EXIT_FATAL);
-	}
-	fl_output_commit(&o);
+	flt_writer_finish(j.wr, &o);
 	if (stats)
 		print_stats(&j, how, ins, n);
 	free(ins);
