@@ -53,11 +53,14 @@ FUZZERS    := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .DELETE_ON_ERROR:
 
 GEN        := $(BUILD)/fl-gen
+# Parts timed alone by make bench: the aggregation core, the JSON scanner.
+MICRO      := $(BUILD)/agg-speed $(BUILD)/scan-speed
 
-all: need-deps $(TOOLS) $(GEN)
+all: need-deps $(TOOLS) $(GEN) $(MICRO)
 
-# The export generator (tests, demo, bench); built, not installed.
-$(GEN): bench/fl-gen.c $(LIB) $(wildcard libcommon/*.h) | $(BUILD)/bin
+# The export generator (tests, demo, bench) and the micro-benchmarks;
+# built with everything else so they keep up with the library, not installed.
+$(GEN) $(MICRO): $(BUILD)/%: bench/%.c $(LIB) $(wildcard libcommon/*.h) | $(BUILD)/bin
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/obj/lib/%.o: libcommon/%.c $(wildcard libcommon/*.h) | $(BUILD)/obj/lib

@@ -10,7 +10,8 @@
 #   JQ_MB      jq and python3 read only the first JQ_MB MiB of it, because jq
 #              runs at about 30 MB/s (default 256; set JQ_MB=$BENCH_MB for all)
 #   RUNS       timed runs per command, after one warm-up (default 3)
-#   GEN        the generator (default BIN_DIR/../fl-gen)
+#   GEN        the generator (default BIN_DIR/../fl-gen); agg-speed and
+#              scan-speed, the parts timed alone, are looked for beside it
 # The export, its zip and the results stay in bench/out/ (git-ignored) and
 # are reused while BENCH_MB is unchanged.
 set -eu
@@ -21,6 +22,7 @@ MB=${BENCH_MB:-1024}
 JQ_MB=${JQ_MB:-256}
 RUNS=${RUNS:-3}
 GEN=${GEN:-$bin/../fl-gen}
+MICRO=$(dirname "$GEN")
 EXTRACT=$bin/fl-extract
 FILTER='.records[].flowRecords.flows[].flowGroups[].flowTuples[]'
 
@@ -149,6 +151,24 @@ rss=$(peak_rss extract "$EXTRACT" --quiet "$out/single.json")
 		echo "peak RSS: not measured (/usr/bin/time missing)"
 	fi
 } | tee "$out/results.txt"
+
+# ---- the parts alone: the JSON scanner, the aggregation core -------------
+# scan-speed feeds one file to the scanner with callbacks that only count
+# (CPU time, best of RUNS): fl-extract's parsing without I/O, threads or the
+# stream writer.  agg-speed upserts random 36-byte keys with 80-byte values
+# (an edge's shape) into tables of 10 thousand to 1 million keys, best of
+# RUNS: the core's rate when the keys fit in cache and when they do not.
+if [ -x "$MICRO/scan-speed" ] && [ -x "$MICRO/agg-speed" ]; then
+	{
+		echo
+		"$MICRO/scan-speed" -r "$RUNS" "$out/single.json" |
+			sed 's/^.*: \([0-9]*\) records, \([0-9]*\) tuples.*, \([0-9.]*\) MB\/s.*/scanner alone, one thread, on single.json: \3 MB\/s (\2 tuples)/'
+		echo "aggregation core (agg-speed; per second, best of $RUNS):"
+		"$MICRO/agg-speed" -u 10000000 -r "$RUNS" 10000 100000 1000000
+	} | tee -a "$out/results.txt"
+else
+	echo "bench: $MICRO/agg-speed or scan-speed is missing (run make first)" >&2
+fi
 
 # ---- fl-graph: aggregation from a binary stream -------------------------
 # Target: 20 million tuples per second on one core, at most 128 bytes of

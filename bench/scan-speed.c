@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -70,9 +71,12 @@ int main(int argc, char **argv)
 			perror(argv[a]);
 			return 1;
 		}
-		fseek(fp, 0, SEEK_END);
-		long sz = ftell(fp);
-		rewind(fp);
+		struct stat st;
+		if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+			fprintf(stderr, "%s: not a regular file\n", argv[a]);
+			return 1;
+		}
+		long sz = (long)st.st_size;
 		char *buf = fl_xmalloc((size_t)sz + 1);
 		if (fread(buf, 1, (size_t)sz, fp) != (size_t)sz)
 			return 1;
