@@ -3,6 +3,7 @@
  */
 #include "anomaly.h"
 #include "ip.h"
+#include "textin.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -396,7 +397,7 @@ int an_policy_load(const char *path, an_policy *p, double th[TH_COUNT], char *er
 	json_error_t je;
 	pctx c = { path, err, errlen };
 	memset(p, 0, sizeof *p);
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	json_t *root = fl_json_load_path(path, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		if (je.line > 0)
 			snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);

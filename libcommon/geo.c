@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "textin.h"
 #include "ip.h"
 #include "prefixes.h"
 #include "strpool.h"
@@ -373,9 +374,12 @@ static int prefer_tag(uint32_t a, uint32_t b, void *ctx)
 int geo_load_service_tags(geo *g, const char *path, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *root = json_load_file(path, 0, &je);
+	json_t *root = fl_json_load_path(path, 0, &je);
 	if (!root) {
-		snprintf(err, errlen, "%s: line %d: %s", path, je.line, je.text);
+		if (je.line > 0)
+			snprintf(err, errlen, "%s: line %d: %s", path, je.line, je.text);
+		else
+			snprintf(err, errlen, "%s: %s", path, je.text);
 		return -1;
 	}
 	json_t *values = json_object_get(root, "values");

@@ -11,6 +11,7 @@
 #include "inventory.h"
 #include "cli.h"
 #include "ip.h"
+#include "textin.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -603,46 +604,10 @@ static int load_csv(inv *v, const char *buf, size_t n, char *why, size_t whyn)
 	return taken;
 }
 
-/* PowerShell 5 redirects az output as UTF-16LE with a BOM. */
-static char *utf16_to_utf8(const unsigned char *s, size_t n, int be, size_t *out_n)
-{
-	char *o = fl_xmalloc(n / 2 * 3 + 4);
-	size_t k = 0;
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		uint32_t c = be ? (uint32_t)(s[i] << 8 | s[i + 1]) : (uint32_t)(s[i] | s[i + 1] << 8);
-		if (c >= 0xD800 && c < 0xDC00 && i + 3 < n) {
-			uint32_t d = be ? (uint32_t)(s[i + 2] << 8 | s[i + 3]) : (uint32_t)(s[i + 2] | s[i + 3] << 8);
-			if (d >= 0xDC00 && d < 0xE000) {
-				c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);
-				i += 2;
-			}
-		}
-		if (c < 0x80) {
-			o[k++] = (char)c;
-		} else if (c < 0x800) {
-			o[k++] = (char)(0xC0 | c >> 6), o[k++] = (char)(0x80 | (c & 0x3F));
-		} else if (c < 0x10000) {
-			o[k++] = (char)(0xE0 | c >> 12), o[k++] = (char)(0x80 | (c >> 6 & 0x3F));
-			o[k++] = (char)(0x80 | (c & 0x3F));
-		} else {
-			o[k++] = (char)(0xF0 | c >> 18), o[k++] = (char)(0x80 | (c >> 12 & 0x3F));
-			o[k++] = (char)(0x80 | (c >> 6 & 0x3F)), o[k++] = (char)(0x80 | (c & 0x3F));
-		}
-	}
-	*out_n = k;
-	return o;
-}
-
 int inv_load(inv *v, const char *buf, size_t n, char *why, size_t whyn)
 {
-	const unsigned char *u = (const unsigned char *)buf;
-	char *conv = NULL;
-	if (n >= 2 && ((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF))) {
-		conv = utf16_to_utf8(u + 2, n - 2, u[0] == 0xFE, &n);
-		buf = conv;
-	} else if (n >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) {
-		buf += 3, n -= 3;
-	}
+	char *conv; /* PowerShell 5 redirects az output as UTF-16LE with a BOM */
+	buf = fl_text_utf8(buf, n, &n, &conv);
 	size_t i = 0;
 	while (i < n && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
 		i++;

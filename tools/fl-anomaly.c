@@ -18,6 +18,7 @@
 #include "anomaly.h"
 #include "apps.h"
 #include "cli.h"
+#include "textin.h"
 #include "textfmt.h"
 #include "edgeagg.h"
 #include "flowgraph.h"
@@ -448,18 +449,17 @@ static void base_add(state *s, size_t *cap, const char *src, const char *dst, lo
  * accident. */
 static size_t load_baseline(state *s, const char *path)
 {
-	size_t cut = 0;
-	FILE *fp = fopen(path, "rb");
-	size_t cap = 0, skipped = 0;
-	if (!fp)
-		fl_die(FL_EXIT_USAGE, "cannot open baseline '%s': %s", path, strerror(errno));
-	int c;
-	while ((c = getc(fp)) == ' ' || c == '\n' || c == '\t' || c == '\r')
-		;
-	ungetc(c, fp);
-	if (c == '{') {
+	size_t cut = 0, cap = 0, skipped = 0, n;
+	char *raw, *owned;
+	if (fl_read_file(path, &raw, &n) != 0)
+		fl_die(FL_EXIT_USAGE, "cannot read baseline '%s': %s", path, strerror(errno));
+	/* a CSV saved by Excel starts with a byte-order mark */
+	const char *buf = fl_text_utf8(raw, n, &n, &owned), *end = buf + n, *p = buf;
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+		p++;
+	if (p < end && *p == '{') {
 		json_error_t je;
-		json_t *root = json_loadf(fp, 0, &je), *edges = json_object_get(root, "edges"), *e;
+		json_t *root = json_loadb(buf, n, 0, &je), *edges = json_object_get(root, "edges"), *e;
 		size_t i;
 		if (!root || !json_is_array(edges))
 			fl_die(FL_EXIT_USAGE, "%s: not an fl-graph --format json output (%s)", path,
@@ -467,45 +467,52 @@ static size_t load_baseline(state *s, const char *path)
 		json_array_foreach(edges, i, e) {
 			const char *a = json_string_value(json_object_get(e, "src"));
 			const char *b = json_string_value(json_object_get(e, "dst"));
-			const char *p = json_string_value(json_object_get(e, "proto"));
+			const char *pr = json_string_value(json_object_get(e, "proto"));
 			json_t *dp = json_object_get(e, "dport");
-			if (!a || !b || !p || !json_is_integer(dp))
+			if (!a || !b || !pr || !json_is_integer(dp))
 				fl_die(FL_EXIT_USAGE, "%s: edges[%zu]: expected src, dst, dport and proto", path, i);
-			base_add(s, &cap, a, b, (long)json_integer_value(dp), p, &skipped);
+			base_add(s, &cap, a, b, (long)json_integer_value(dp), pr, &skipped);
 		}
 		json_decref(root);
 	} else {
-		char line[4096];
-		unsigned long ln = 1;
-		if (!fgets(line, sizeof line, fp) || strncmp(line, "src,dst,dport,proto", 19) != 0)
+		p = buf;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (end - p < 19 || memcmp(p, "src,dst,dport,proto", 19) != 0)
 			fl_die(FL_EXIT_USAGE, "%s: not an fl-graph --format csv or json output "
 			       "(the CSV header starts with src,dst,dport,proto)", path);
 		size_t fields = 1;
-		for (const char *q = line; *q; q++)
+		for (const char *q = p; q < (nl ? nl : end); q++)
 			fields += *q == ',';
-		while (fgets(line, sizeof line, fp)) {
-			char *f[4], *p = line;
-			size_t n = 1, len = strlen(line);
+		unsigned long ln = 1;
+		for (p = nl ? nl + 1 : end; p < end; p = nl ? nl + 1 : end) {
 			ln++;
-			for (const char *q = line; *q; q++)
-				n += *q == ',';
-			if ((len == 0 || line[len - 1] != '\n') && feof(fp)) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl) {
 				fl_warn("%s: line %lu is cut short (a truncated file?): ignored", path, ln);
 				cut++;
 				break;
 			}
-			if (n < fields)
+			char line[4096], *f[4], *q = line;
+			size_t len = (size_t)(nl - p), cells = 1;
+			if (len >= sizeof line)
+				fl_die(FL_EXIT_USAGE, "%s:%lu: a line longer than %zu bytes", path, ln, sizeof line - 1);
+			memcpy(line, p, len);
+			line[len] = 0;
+			for (const char *c = line; *c; c++)
+				cells += *c == ',';
+			if (cells < fields)
 				fl_die(FL_EXIT_USAGE, "%s:%lu: expected the %zu cells of the header", path, ln,
 				       fields);
 			for (int i = 0; i < 4; i++) {
-				f[i] = p;
-				p = strchr(p, ',');
-				*p++ = 0;
+				f[i] = q;
+				q = strchr(q, ',');
+				*q++ = 0;
 			}
 			base_add(s, &cap, f[0], f[1], strict_number(f[2], 65535), f[3], &skipped);
 		}
 	}
-	fclose(fp);
+	free(owned);
+	free(raw);
 	if (skipped)
 		fl_warn("%s: %zu baseline edges are not between addresses (made with --by or --external?); "
 		        "they match nothing", path, skipped);

@@ -10,6 +10,7 @@
  * their writer ids are cached by address.
  */
 #include "cli.h"
+#include "textin.h"
 #include "textfmt.h"
 #include "edgeagg.h"
 #include "flowagg.h"
@@ -91,23 +92,10 @@ static int name_cmp(const void *a, const void *b)
 
 static int load_file(job *j, const char *path)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp) {
-		fl_warn("cannot open '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = fl_xmalloc(cap);
-	while ((got = fread(buf + n, 1, cap - n, fp)) > 0) {
-		n += got;
-		if (n == cap)
-			buf = fl_xrealloc(buf, cap *= 2);
-	}
-	int err = ferror(fp);
-	fclose(fp);
-	if (err) {
-		fl_warn("cannot read '%s'", path);
-		free(buf);
+	char *buf;
+	size_t n;
+	if (fl_read_file(path, &buf, &n) != 0) {
+		fl_warn("cannot read '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	char why[256] = "";

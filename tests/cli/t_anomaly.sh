@@ -123,7 +123,7 @@ assert_eq 2 "$rc" "unknown threshold"
 run "fl-anomaly --off nothing '$AN/week.flt'"
 assert_eq 2 "$rc" "unknown detector"
 
-t "policy: declared public-facing workloads, edges, thresholds; bad policies"
+t "policy: declared public-facing workloads, edges, thresholds"
 cat > "$AN/policy.json" <<'EOF'
 {
   "public_facing": ["10.2.0.5"],
@@ -139,6 +139,17 @@ assert_no_match '^(scan|open-port) ' "$(an_rows < "$AN/p.jsonl")" "the policy's 
 run "fl-anomaly --jsonl --policy '$AN/policy.json' --set scan.min_ports=20 --baseline '$AN/base.csv' '$AN/week.flt' > '$AN/ps.jsonl'"
 out=$(an_rows < "$AN/ps.jsonl")
 assert_match '^scan ' "$out" "--set overrides the policy"
+t "files saved on Windows: a policy with a byte-order mark, a baseline from Excel (BOM, CRLF)"
+{ printf '\357\273\277'; cat "$AN/policy.json"; } > "$AN/policy-bom.json"
+run "fl-anomaly --jsonl --policy '$AN/policy-bom.json' --baseline '$AN/base.csv' '$AN/week.flt' > '$AN/pb.jsonl'"
+assert_eq 0 "$rc" "exit"
+assert_file_eq "$AN/p.jsonl" "$AN/pb.jsonl"
+{ printf '\357\273\277'; sed 's/$/\r/' "$AN/base.csv"; } > "$AN/base-excel.csv"
+run "fl-anomaly --jsonl --baseline '$AN/base-excel.csv' '$AN/week.flt' > '$AN/be.jsonl'"
+assert_eq 0 "$rc" "exit"
+assert_file_eq "$AN/f.jsonl" "$AN/be.jsonl"
+
+t "bad policies: the file, the key and why"
 printf '{"thresholds": {"scan": {"min_ports": "many"}}}' > "$AN/bad1.json"
 run "fl-anomaly --policy '$AN/bad1.json' '$AN/week.flt'"
 assert_eq 2 "$rc" "bad value"
