@@ -653,5 +653,6 @@ void fg_free(flowgraph *g)
 	strpool_free(g->labels);
 	free(g->out);
 	free(g->obs_cache);
+	free(g->recent);
 	free(g);
 }
