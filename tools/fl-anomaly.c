@@ -444,6 +444,54 @@ static void base_add(state *s, size_t *cap, const char *src, const char *dst, lo
 	edge_key(s->base + s->nbase++ * EDGE_KEY, a, b, (uint16_t)dport, (uint8_t)p);
 }
 
+#define CSV_CELL 512 /* longer cells are cut: they are labels, and labels match nothing */
+
+/* Reads one CSV record at *p: returns its number of cells, the first four
+ * (quotes undone, cut to CSV_CELL - 1 bytes) in f, *complete = 1 when it
+ * ended with a line break (CR LF or LF) rather than with the text; *ln
+ * counts line breaks, quoted ones included. */
+static size_t csv_record(const char **p, const char *end, char f[4][CSV_CELL], int *complete,
+                         unsigned long *ln)
+{
+	const char *q = *p;
+	size_t cells = 0;
+	*complete = 0;
+	for (int i = 0; i < 4; i++)
+		f[i][0] = 0;
+	for (;;) {
+		size_t k = 0;
+		char *cell = cells < 4 ? f[cells] : NULL;
+		int quoted = q < end && *q == '"';
+		if (quoted) {
+			for (q++; q < end; q++) {
+				if (*q == '"' && (q + 1 >= end || q[1] != '"'))
+					break;
+				if (*q == '"')
+					q++; /* "" is one quote */
+				*ln += *q == '\n';
+				if (cell && k + 1 < CSV_CELL)
+					cell[k++] = *q;
+			}
+			q += q < end; /* the closing quote */
+		}
+		for (; q < end && *q != ',' && *q != '\n'; q++)
+			if (cell && k + 1 < CSV_CELL && !(*q == '\r' && (q + 1 >= end || q[1] == '\n')))
+				cell[k++] = *q;
+		if (cell)
+			cell[k] = 0;
+		cells++;
+		if (q >= end)
+			break;
+		if (*q++ == '\n') {
+			*complete = 1;
+			(*ln)++;
+			break;
+		}
+	}
+	*p = q;
+	return cells;
+}
+
 /* Returns the number of CSV rows cut short (a truncated file), which are
  * ignored: a cut "443" reads as port 44, and an edge must not be known by
  * accident. */
@@ -475,39 +523,37 @@ static size_t load_baseline(state *s, const char *path)
 		}
 		json_decref(root);
 	} else {
+		/* RFC 4180 records: a label cell (made with --by) may be quoted and
+		 * hold commas, quotes and line breaks. */
+		char f[4][CSV_CELL];
+		int complete;
+		unsigned long ln = 1;
 		p = buf;
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (end - p < 19 || memcmp(p, "src,dst,dport,proto", 19) != 0)
+		size_t fields = csv_record(&p, end, f, &complete, &ln);
+		if (fields < 4 || strcmp(f[0], "src") || strcmp(f[1], "dst") || strcmp(f[2], "dport") ||
+		    strcmp(f[3], "proto"))
 			fl_die(FL_EXIT_USAGE, "%s: not an fl-graph --format csv or json output "
 			       "(the CSV header starts with src,dst,dport,proto)", path);
-		size_t fields = 1;
-		for (const char *q = p; q < (nl ? nl : end); q++)
-			fields += *q == ',';
-		unsigned long ln = 1;
-		for (p = nl ? nl + 1 : end; p < end; p = nl ? nl + 1 : end) {
-			ln++;
-			nl = memchr(p, '\n', (size_t)(end - p));
-			if (!nl) {
-				fl_warn("%s: line %lu is cut short (a truncated file?): ignored", path, ln);
+		if (!complete && fields > 4) {
+			fl_warn("%s: the header is cut short (a truncated file?)", path);
+			cut++;
+		}
+		while (p < end) {
+			unsigned long at = ln;
+			size_t cells = csv_record(&p, end, f, &complete, &ln);
+			if (cells == 1 && !f[0][0])
+				continue; /* a blank line */
+			/* Without its line break, the last record may be cut: its key
+			 * (the first four cells) is whole only if a fifth cell began;
+			 * a cut "443" would read as port 44. */
+			if (!complete && cells <= 4) {
+				fl_warn("%s: line %lu is cut short (a truncated file?): ignored", path, at);
 				cut++;
 				break;
 			}
-			char line[4096], *f[4], *q = line;
-			size_t len = (size_t)(nl - p), cells = 1;
-			if (len >= sizeof line)
-				fl_die(FL_EXIT_USAGE, "%s:%lu: a line longer than %zu bytes", path, ln, sizeof line - 1);
-			memcpy(line, p, len);
-			line[len] = 0;
-			for (const char *c = line; *c; c++)
-				cells += *c == ',';
-			if (cells < fields)
-				fl_die(FL_EXIT_USAGE, "%s:%lu: expected the %zu cells of the header", path, ln,
+			if (cells < fields && complete)
+				fl_die(FL_EXIT_USAGE, "%s:%lu: expected the %zu cells of the header", path, at,
 				       fields);
-			for (int i = 0; i < 4; i++) {
-				f[i] = q;
-				q = strchr(q, ',');
-				*q++ = 0;
-			}
 			base_add(s, &cap, f[0], f[1], strict_number(f[2], 65535), f[3], &skipped);
 		}
 	}

@@ -105,6 +105,28 @@ run "fl-anomaly --baseline '$AN/short.csv' '$AN/week.flt'"
 assert_eq 2 "$rc" "a short row with its line break is a malformed baseline"
 assert_match 'short\.csv:3: expected the 15 cells of the header' "$err" "named"
 
+t "baselines written by hand or by an editor: four columns, no final line break, blank lines, quoted labels"
+printf 'src,dst,dport,proto\n10.6.0.10,10.7.0.11,22,tcp\n' > "$AN/four.csv"
+run "fl-anomaly --jsonl --baseline '$AN/four.csv' '$AN/week.flt' > '$AN/four.jsonl'"
+assert_eq 0 "$rc" "four columns: exit 0"
+assert_eq "" "$(an_get new-edge 10.6.0.10 10.7.0.11 .rule < "$AN/four.jsonl")" "four columns: the edge is known"
+head -c -1 "$AN/known.csv" > "$AN/nonl.csv"
+{ cat "$AN/known.csv"; printf '\r\n\n'; } > "$AN/blank.csv"
+for f in nonl blank; do
+	run "fl-anomaly --jsonl --baseline '$AN/$f.csv' '$AN/week.flt' > '$AN/$f.jsonl'"
+	assert_eq 0 "$rc" "$f: exit 0"
+	assert_file_eq "$AN/known.jsonl" "$AN/$f.jsonl"
+done
+{ cat "$AN/known.csv"; printf '"web, ""tier""\nB",10.0.0.9,443,tcp,1,1,1,1,1,1,1,0,x,y,1\n'; } > "$AN/label.csv"
+run "fl-anomaly --jsonl --baseline '$AN/label.csv' '$AN/week.flt' > '$AN/label.jsonl'"
+assert_eq 0 "$rc" "a quoted label with a comma, a quote and a line break: exit 0"
+assert_match 'label\.csv: 1 baseline edges are not between addresses' "$err" "it matches nothing"
+assert_file_eq "$AN/known.jsonl" "$AN/label.jsonl"
+printf 'src,dst,dport,proto,flows,pack' > "$AN/hcut.csv"
+run "fl-anomaly --baseline '$AN/hcut.csv' '$AN/week.flt'"
+assert_eq 1 "$rc" "a header cut short: exit 1"
+assert_match 'hcut\.csv: the header is cut short' "$err" "said"
+
 t "switches: --off, --set, new-edge without a baseline"
 run "fl-anomaly --jsonl --off scan,beaconing --baseline '$AN/base.csv' '$AN/week.flt' > '$AN/off.jsonl'"
 out=$(an_rows < "$AN/off.jsonl")
