@@ -22,11 +22,28 @@ void fl_set_progname(const char *argv0)
 /* Messages name files and members, which come from the input: control
  * bytes are shown as \xNN so a hostile name cannot drive the terminal or
  * forge a line of its own. */
+#define MSG_KEEP 3000 /* bytes kept at each end of an overlong message */
+
 static void vmsg(const char *fmt, va_list ap)
 {
-	char buf[8192], out[4 * sizeof buf];
+	char buf[2 * MSG_KEEP + 64], out[4 * sizeof buf];
 	size_t k = 0;
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	if (n >= (int)sizeof buf) {
+		/* A huge member name must not push the reason off the line: keep
+		 * both ends and say how much of the middle went. */
+		char *all = malloc((size_t)n + 1);
+		if (all) {
+			vsnprintf(all, (size_t)n + 1, fmt, again);
+			int m = snprintf(buf, sizeof buf, "%.*s[... %d bytes ...]", MSG_KEEP, all,
+			                 n - 2 * MSG_KEEP);
+			memcpy(buf + m, all + n - MSG_KEEP, MSG_KEEP + 1);
+			free(all);
+		}
+	}
+	va_end(again);
 	for (const unsigned char *c = (const unsigned char *)buf; *c; c++) {
 		if (*c < 0x20 || *c == 0x7f)
 			k += (size_t)snprintf(out + k, sizeof out - k, "\\x%02x", *c);

@@ -378,7 +378,7 @@ static void process(walker *w, const in_member *m, pull *p, int depth)
 static void walk_archive(walker *w, struct archive *a, const in_member *outer, int depth)
 {
 	struct archive_entry *e;
-	char name[4096];
+	char *name = fl_xmalloc(IN_NAME_MAX + 1);
 	int r, retries = 0, data_failed = 0;
 	for (;;) {
 		r = archive_read_next_header(a, &e);
@@ -399,18 +399,24 @@ static void walk_archive(walker *w, struct archive *a, const in_member *outer, i
 		retries = 0;
 		if (archive_entry_filetype(e) != AE_IFREG)
 			continue;
-		const char *path = archive_entry_pathname(e);
-		int raw = archive_format(a) == ARCHIVE_FORMAT_RAW;
+		/* The UTF-8 name first: a zip that flags its names as UTF-8
+		 * (Python's, .NET's) has no name in the C locale otherwise. */
+		const char *path = archive_entry_pathname_utf8(e);
+		if (!path)
+			path = archive_entry_pathname(e);
+		int raw = archive_format(a) == ARCHIVE_FORMAT_RAW, len;
 		/* A raw entry is the outer member itself, decompressed (x.json.gz). */
 		if (raw)
-			snprintf(name, sizeof name, "%s", outer->member);
+			len = snprintf(name, IN_NAME_MAX + 1, "%s", outer->member);
 		else if (outer->member[0])
-			snprintf(name, sizeof name, "%s!%s", outer->member, path ? path : "?");
+			len = snprintf(name, IN_NAME_MAX + 1, "%s!%s", outer->member, path ? path : "?");
 		else
-			snprintf(name, sizeof name, "%s", path ? path : "?");
+			len = snprintf(name, IN_NAME_MAX + 1, "%s", path ? path : "?");
 		in_member m = { outer->archive, name,
 		                archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) :
 		                IN_SIZE_UNKNOWN };
+		if (len > IN_NAME_MAX)
+			report(w, &m, 0, "member name longer than the 64 KiB a stream can record: cut");
 		if (!raw && !w->cb->want(w->cb->ctx, &m))
 			continue; /* libarchive skips the data on the next header */
 		if (archive_entry_is_encrypted(e)) {
@@ -421,6 +427,7 @@ static void walk_archive(walker *w, struct archive *a, const in_member *outer, i
 		process(w, &m, &p, depth);
 		data_failed = p.failed;
 	}
+	free(name);
 }
 
 static void walk_file(walker *w, const char *path, int fd, uint64_t size, int regular)

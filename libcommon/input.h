@@ -14,6 +14,7 @@
 
 #define IN_SIZE_UNKNOWN UINT64_MAX
 #define IN_MAX_DEPTH 4 /* archives inside archives */
+#define IN_NAME_MAX 65535 /* bytes of a member name (nested: outer!inner), as FLT_STR_MAX allows */
 
 typedef struct in_member {
 	const char *archive;  /* the file as found on disk or named on the command line */

@@ -15,6 +15,7 @@
 #include "strpool.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -862,6 +863,12 @@ int main(int argc, char **argv)
 	extract x = { 0 };
 	const char *out = NULL, *arg;
 	int force = 0, stats = 0, c, first;
+	/* libarchive converts member names to the locale's character set, and
+	 * in the C locale a name flagged UTF-8 (zips made by Python or .NET)
+	 * has no form at all: names are recorded in UTF-8 whatever the
+	 * environment says. */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "");
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	x.since = INT64_MIN;
 	x.until = INT64_MAX;

@@ -115,6 +115,21 @@ xc "'$TMP/cut.json.gz'" --csv --no-header
 assert_eq 1 "$rc" "exit 1"
 assert_match "cut\.json\.gz: byte 0: truncated gzip input" "$err" "the decompressor's message (man page: a limit)"
 
+t "a zip that flags its names as UTF-8 (7-Zip, Python, .NET): the name is kept, in any locale"
+mkdir -p "$TMP/utf8/ünï"
+cp "$TMP/tree/h=09/PT1H.json" "$TMP/utf8/ünï/PT1H.json"
+(cd "$TMP/utf8" && 7z a -tzip -bd -bso0 ../utf8.zip "ünï")
+run "LC_ALL=C fl-extract --quiet '$TMP/utf8.zip' | fl-cat --csv --no-header --fields member | sort -u"
+assert_eq "ünï/PT1H.json" "$out" "member name"
+
+t "a member name longer than a stream can record (70,000 bytes, pax tar) is cut and said so"
+long=$(head -c 70000 /dev/zero | tr '\0' 'a')
+(cd "$TMP/tree" && tar --format=pax -cf ../long.tar --transform "s|^|$long/|" h=09/PT1H.json)
+xc "'$TMP/long.tar'" --csv --no-header --fields member
+assert_eq 1 "$rc" "exit 1"
+assert_match "\[\.\.\. [0-9]+ bytes \.\.\.\].*: member name longer than the 64 KiB a stream can record: cut$" "$err" "the reason survives a huge name"
+assert_eq "5 65536" "$(printf '%s\n' "$out" | wc -l) $(printf '%s\n' "$out" | head -n 1 | wc -c)" "tuples kept, name cut to 65535 bytes"
+
 t "provenance names the member and the tuple"
 run "fl-extract --quiet '$TMP/t.zip' | fl-cat --csv --no-header --fields dport,archive,member,ordinal | sed -n 5p"
 assert_eq "443,$TMP/t.zip,h=09/PT1H.json,5" "$out" "archive, member, ordinal"
