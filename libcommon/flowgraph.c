@@ -312,11 +312,20 @@ static uint32_t name_of_observer(flowgraph *g, uint32_t obs)
 	return *(uint32_t *)agg_upsert(g->obs_names, k);
 }
 
+/* Ends the input: everything goes to the big table, whose size is noted. */
+static void end_input(flowgraph *g)
+{
+	flush_recent(g);
+	g->st.conn_keys = agg_size(g->conns);
+	g->st.conn_runs = agg_runs(g->conns);
+	g->st.conn_bytes = agg_memory(g->conns);
+}
+
 int fg_write_aggregate(flowgraph *g, flt_writer *w)
 {
 	const void *kp, *vp;
 	int rc;
-	flush_recent(g);
+	end_input(g);
 	while ((rc = agg_next(g->conns, &kp, &vp)) > 0) {
 		const uint8_t *k = kp;
 		const fa_conn *v = vp;
@@ -462,10 +471,7 @@ static int sweep_group(void *ctx, const uint8_t *const *keys, const fa_conn *con
 
 int fg_edges(flowgraph *g, fg_edge **edges, size_t *n)
 {
-	flush_recent(g);
-	g->st.conn_keys = agg_size(g->conns);
-	g->st.conn_runs = agg_runs(g->conns);
-	g->st.conn_bytes = agg_memory(g->conns);
+	end_input(g);
 	sweep s = { .g = g };
 	if (fa_walk(g->conns, 0, sweep_group, &s) < 0) {
 		snprintf(g->err, sizeof g->err, "%s", agg_error(g->conns));

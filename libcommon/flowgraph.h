@@ -91,7 +91,7 @@ typedef struct fg_stats {
 	uint64_t edges;
 	size_t edge_bytes;        /* memory of the edge array */
 } fg_stats;
-/* Valid after fg_edges(). */
+/* Valid after fg_edges() (the connection figures after fg_write_aggregate() too). */
 void fg_get_stats(const flowgraph *g, fg_stats *st);
 const char *fg_error(const flowgraph *g);
 void fg_free(flowgraph *g);

@@ -52,6 +52,7 @@ typedef struct opts {
 	int proto;              /* -1: any */
 	uint16_t ports[64];
 	size_t nports;
+	const char *by_name;      /* --by as given */
 	size_t max_memory;
 	fg_map map;
 	apps_opts ao;
@@ -90,6 +91,7 @@ static void parse_by(opts *o, const char *s)
 	else {
 		for (size_t i = 0; i < 3; i++)
 			if (strcmp(s, cols[i][0]) == 0) {
+				o->by_name = cols[i][0];
 				o->map.by = FG_BY_COLUMN;
 				o->map.by_column = cols[i][1];
 				return;
@@ -164,6 +166,13 @@ static void parse_options(int argc, char **argv, opts *o, int *first)
 		case 's': o->stats = 1; break;
 		}
 	}
+	/* An aggregate keeps addresses and observers, not the tuples'
+	 * annotations: grouping by them needs the tuples. */
+	if ((o->fmt == F_FLT || o->merge) && (o->map.by == FG_BY_COLUMN || o->map.ext == FG_EXT_COLUMN))
+		fl_die(FL_EXIT_USAGE, "%s %s needs the tuples' annotations, which an aggregate "
+		       "(--format flt, --merge) does not keep: group the tuples instead",
+		       o->map.by == FG_BY_COLUMN ? "--by" : "--external",
+		       o->map.by == FG_BY_COLUMN ? o->by_name : o->map.ext_column);
 	if (o->fmt == F_FLT && (o->top || o->min_bytes || o->apps_table || o->by_app ||
 	                        o->map.by != FG_BY_IP || o->map.ext != FG_EXT_IP))
 		fl_die(FL_EXIT_USAGE, "--format flt writes the whole mergeable aggregate: "
@@ -523,14 +532,16 @@ static uint64_t expected_tuples(char **inputs, int n)
 	return bytes / FLT_CORE_SIZE;
 }
 
-static void print_stats(const flowgraph *g)
+/* edges: 0 after --format flt, which writes connections, not edges. */
+static void print_stats(const flowgraph *g, int edges)
 {
 	fg_stats st;
 	fg_get_stats(g, &st);
 	fprintf(stderr, "tuples           %" PRIu64 "\n", st.tuples);
 	fprintf(stderr, "connection keys  %" PRIu64 " in memory (%.1f MB), %u spill runs\n",
 	        st.conn_keys, st.conn_bytes / 1e6, st.conn_runs);
-	fprintf(stderr, "edges            %" PRIu64 " (%.1f MB, %.0f bytes per edge)\n", st.edges,
+	if (edges)
+		fprintf(stderr, "edges            %" PRIu64 " (%.1f MB, %.0f bytes per edge)\n", st.edges,
 	        st.edge_bytes / 1e6, st.edges ? (double)st.edge_bytes / (double)st.edges : 0.0);
 }
 
@@ -567,6 +578,8 @@ int main(int argc, char **argv)
 			fl_die(FL_EXIT_FATAL, "%s", fg_error(g)[0] ? fg_error(g) : flt_writer_error(w));
 		}
 		flt_header_free(&wh);
+		if (o.stats)
+			print_stats(g, 0);
 	} else {
 		fg_edge *e;
 		size_t n;
@@ -592,7 +605,7 @@ int main(int argc, char **argv)
 			write_dot(out.fp, g, e, n, a);
 		apps_free(a);
 		if (o.stats)
-			print_stats(g);
+			print_stats(g, 1);
 	}
 	fl_output_commit(&out);
 	flt_header_free(&h);
