@@ -405,6 +405,13 @@ static void walk_archive(walker *w, struct archive *a, const in_member *outer, i
 		if (!path)
 			path = archive_entry_pathname(e);
 		int raw = archive_format(a) == ARCHIVE_FORMAT_RAW, len;
+		if (raw && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE) {
+			/* raw takes anything: with no decompressor either, libarchive
+			 * recognised nothing in bytes that began like an archive */
+			report(w, outer, 0, "begins like an archive, but no archive or compression format "
+			       "is recognised: cut short or damaged");
+			break;
+		}
 		/* A raw entry is the outer member itself, decompressed (x.json.gz). */
 		if (raw)
 			len = snprintf(name, IN_NAME_MAX + 1, "%s", outer->member);

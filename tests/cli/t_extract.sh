@@ -115,6 +115,15 @@ xc "'$TMP/cut.json.gz'" --csv --no-header
 assert_eq 1 "$rc" "exit 1"
 assert_match "cut\.json\.gz: byte 0: truncated gzip input" "$err" "the decompressor's message (man page: a limit)"
 
+t "bytes that begin like an archive and are nothing more: said so, once"
+printf 'PK' > "$TMP/pk.zip"
+head -c 10 "$TMP/t.json.gz" > "$TMP/g10.json.gz"
+for f in pk.zip g10.json.gz; do
+	run "fl-extract '$TMP/$f' > /dev/null"
+	assert_eq 1 "$rc" "$f: exit 1"
+	assert_match "$f: byte 0: begins like an archive, but no archive or compression format is recognised" "$err" "$f: the message"
+done
+
 t "a zip that flags its names as UTF-8 (7-Zip, Python, .NET): the name is kept, in any locale"
 mkdir -p "$TMP/utf8/ünï"
 cp "$TMP/tree/h=09/PT1H.json" "$TMP/utf8/ünï/PT1H.json"
