@@ -437,6 +437,25 @@ static void walk_archive(walker *w, struct archive *a, const in_member *outer, i
 	free(name);
 }
 
+/* A zip ends with its end-of-central-directory record (22 bytes and a
+ * comment of at most 65535).  When a zip is cut, libarchive still reads
+ * its members one by one and says nothing: 1 when that record is missing. */
+static int zip_cut(int fd, uint64_t size)
+{
+	enum { EOCD = 22, TAIL = EOCD + 65535 };
+	uint64_t from = size > TAIL ? size - TAIL : 0;
+	size_t n = (size_t)(size - from);
+	unsigned char *b = fl_xmalloc(n ? n : 1);
+	int cut = pread(fd, b, n, (off_t)from) != (ssize_t)n;
+	if (!cut) {
+		cut = 1;
+		for (size_t i = n >= EOCD ? n - EOCD + 1 : 0; cut && i-- > 0;)
+			cut = !(b[i] == 'P' && b[i + 1] == 'K' && b[i + 2] == 5 && b[i + 3] == 6);
+	}
+	free(b);
+	return cut;
+}
+
 static void walk_file(walker *w, const char *path, int fd, uint64_t size, int regular)
 {
 	in_member m = { path, "", size };
@@ -449,12 +468,17 @@ static void walk_file(walker *w, const char *path, int fd, uint64_t size, int re
 		np = pread(fd, peek, sizeof peek, 0);
 		if (np > 0 && classify((const unsigned char *)peek, (size_t)np) == C_ARCHIVE) {
 			struct archive *a = new_reader();
+			unsigned errors = w->errors;
 			if (archive_read_open_fd(a, fd, CHUNK) != ARCHIVE_OK)
 				report(w, &m, 0, archive_error_string(a) ? archive_error_string(a) :
 				       "cannot open archive");
 			else
 				walk_archive(w, a, &m, 1);
 			archive_read_free(a);
+			/* a cut that fell in the central directory left every member whole */
+			if (w->errors == errors && np >= 4 && memcmp(peek, "PK\3\4", 4) == 0 && zip_cut(fd, size))
+				report(w, &m, size, "the zip ends without its central directory (cut short?); "
+				       "the members before the cut were read");
 			free(p.buf);
 			return;
 		}

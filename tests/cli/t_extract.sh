@@ -110,6 +110,11 @@ got=$(printf '%s\n' "$out" | grep -c .)
 assert_eq 1 "$rc" "exit 1"
 assert_match "half\.zip: [^ ]*PT1H\.json: byte [0-9]+: " "$err" "the member and offset of the cut"
 [ "$got" -gt $((all / 4)) ] && [ "$got" -lt "$all" ] || fail "half the zip gave $got of $all tuples"
+head -c $(( $(wc -c < "$EXAMPLES/export.zip") - 100 )) "$EXAMPLES/export.zip" > "$TMP/nocd.zip"
+xc "'$TMP/nocd.zip'" --csv --no-header
+assert_eq 1 "$rc" "cut in the central directory: exit 1"
+assert_match "nocd\.zip: byte [0-9]+: the zip ends without its central directory" "$err" "said"
+assert_eq "$all" "$(printf '%s\n' "$out" | grep -c .)" "every member read"
 head -c $(( $(wc -c < "$TMP/t.json.gz") / 2 )) "$TMP/t.json.gz" > "$TMP/cut.json.gz"
 xc "'$TMP/cut.json.gz'" --csv --no-header
 assert_eq 1 "$rc" "exit 1"
