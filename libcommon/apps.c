@@ -18,15 +18,20 @@ struct apps {
 int apps_parse_ports(const char *list, apps_opts *o)
 {
 	o->nshared = 0;
-	for (const char *p = list; *p;) {
+	if (!*list)
+		return 0; /* no ports */
+	for (const char *p = list;;) {
 		char *end;
+		if (*p < '0' || *p > '9') /* no sign, space or empty item */
+			return -1;
 		unsigned long v = strtoul(p, &end, 10);
-		if (end == p || v > 65535 || (*end && *end != ',') || o->nshared == APPS_MAX_SHARED)
+		if (v > 65535 || (*end && *end != ',') || o->nshared == APPS_MAX_SHARED)
 			return -1;
 		o->shared[o->nshared++] = (uint16_t)v;
-		p = *end ? end + 1 : end;
+		if (!*end)
+			return 0;
+		p = end + 1;
 	}
-	return 0;
 }
 
 static int is_shared(const apps_opts *o, uint16_t port)

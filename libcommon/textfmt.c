@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 
 const char *fl_proto_name(unsigned proto, char buf[8])
 {
@@ -16,6 +17,22 @@ const char *fl_proto_name(unsigned proto, char buf[8])
 		return "ipv6-icmp";
 	snprintf(buf, 8, "%u", proto);
 	return buf;
+}
+
+int fl_proto_parse(const char *s)
+{
+	static const char *const names[] = { "icmp", "tcp", "udp", "ipv6-icmp" };
+	static const int numbers[] = { 1, 6, 17, 58 };
+	int v = 0;
+	for (int i = 0; i < 4; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return numbers[i];
+	if (!*s)
+		return -1;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9' || (v = v * 10 + (*s - '0')) > 255)
+			return -1;
+	return v;
 }
 
 void fl_human_bytes(uint64_t b, char *buf, size_t n)

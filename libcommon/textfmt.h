@@ -11,6 +11,8 @@
 
 /* "tcp", "udp", "icmp", "ipv6-icmp", or the number written into buf (8 bytes). */
 const char *fl_proto_name(unsigned proto, char buf[8]);
+/* The inverse: one of those names (any case) or a number 0-255; -1 otherwise. */
+int fl_proto_parse(const char *s);
 /* Decimal units: "512 B", "9.9 kB", "1.2 GB". */
 void fl_human_bytes(uint64_t bytes, char *buf, size_t n);
 /* A CSV cell: quoted when it holds a comma, quote or line break; a cell that

@@ -425,14 +425,7 @@ static void base_add(state *s, size_t *cap, const char *src, const char *dst, lo
                      size_t *skipped)
 {
 	uint8_t a[16], b[16];
-	long p = -1;
-	static const char *const names[] = { "icmp", "tcp", "udp", "ipv6-icmp" };
-	static const int numbers[] = { 1, 6, 17, 58 };
-	for (int i = 0; i < 4; i++)
-		if (strcmp(proto, names[i]) == 0)
-			p = numbers[i];
-	if (p < 0)
-		p = strict_number(proto, 255);
+	int p = fl_proto_parse(proto);
 	if (ip_parse(src, strlen(src), a) || ip_parse(dst, strlen(dst), b) || dport < 0 || p < 0) {
 		(*skipped)++;
 		return;

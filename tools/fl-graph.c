@@ -30,7 +30,7 @@ static const fl_option options[] = {
 	{ "external", 'x', "WHAT", "public nodes: ip (default), prefix24, country, asn" },
 	{ "top", 't', "N", "keep the N edges with the most bytes" },
 	{ "min-bytes", 261, "N", "keep edges with at least N bytes (both directions)" },
-	{ "proto", 262, "P", "only protocol P (tcp, udp or a number)" },
+	{ "proto", 262, "P", "only protocol P (tcp, udp, icmp, ipv6-icmp or 0-255)" },
 	{ "port", 263, "LIST", "only these service ports (comma-separated)" },
 	{ "apps", 'a', NULL, "print the applications table" },
 	{ "shared-port", 264, "LIST", "ports of shared infrastructure (default " APPS_DEFAULT_SHARED ")" },
@@ -140,16 +140,12 @@ static void parse_options(int argc, char **argv, opts *o, int *first)
 			break;
 		case 261: o->min_bytes = parse_u64(arg, "--min-bytes"); break;
 		case 262:
-			if (strcmp(arg, "tcp") == 0) o->proto = 6;
-			else if (strcmp(arg, "udp") == 0) o->proto = 17;
-			else if (!*arg || strspn(arg, "0123456789") != strlen(arg) || atoi(arg) > 255)
-				fl_die(FL_EXIT_USAGE, "bad --proto '%s' (tcp, udp or 0-255)", arg);
-			else
-				o->proto = atoi(arg);
+			if ((o->proto = fl_proto_parse(arg)) < 0)
+				fl_die(FL_EXIT_USAGE, "bad --proto '%s' (tcp, udp, icmp, ipv6-icmp or 0-255)", arg);
 			break;
 		case 263: {
 			apps_opts tmp;
-			if (apps_parse_ports(arg, &tmp) != 0)
+			if (!*arg || apps_parse_ports(arg, &tmp) != 0)
 				fl_die(FL_EXIT_USAGE, "bad --port list '%s' (e.g. 22,443)", arg);
 			memcpy(o->ports, tmp.shared, tmp.nshared * sizeof *o->ports);
 			o->nports = tmp.nshared;

@@ -87,6 +87,23 @@ START_TEST(decimal_numbers)
 }
 END_TEST
 
+START_TEST(protocol_names_and_numbers)
+{
+	char buf[8];
+	ck_assert_int_eq(fl_proto_parse("tcp"), 6);
+	ck_assert_int_eq(fl_proto_parse("UDP"), 17);
+	ck_assert_int_eq(fl_proto_parse("ipv6-icmp"), 58);
+	ck_assert_int_eq(fl_proto_parse("0"), 0);
+	ck_assert_int_eq(fl_proto_parse("255"), 255);
+	ck_assert_int_eq(fl_proto_parse("256"), -1);
+	ck_assert_int_eq(fl_proto_parse(""), -1);
+	ck_assert_int_eq(fl_proto_parse("tc"), -1); /* a cut name is not a number */
+	ck_assert_int_eq(fl_proto_parse("-6"), -1);
+	for (unsigned p = 0; p < 256; p++)
+		ck_assert_int_eq(fl_proto_parse(fl_proto_name(p, buf)), (int)p);
+}
+END_TEST
+
 START_TEST(durations)
 {
 	int64_t ms;
@@ -156,6 +173,7 @@ int main(void)
 	tcase_add_test(tc, time_format_round_trip);
 	tcase_add_test(tc, time_format_years_0_to_9999_and_beyond);
 	tcase_add_test(tc, decimal_numbers);
+	tcase_add_test(tc, protocol_names_and_numbers);
 	tcase_add_test(tc, durations);
 	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, output_atomic);

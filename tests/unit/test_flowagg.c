@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apps.h"
 #include "edgeagg.h"
 #include "flowagg.h"
 #include "ip.h"
@@ -325,6 +326,20 @@ START_TEST(key_equality_sees_every_byte)
 }
 END_TEST
 
+START_TEST(port_lists_are_strict)
+{
+	apps_opts o;
+	ck_assert_int_eq(apps_parse_ports("53,88,123", &o), 0);
+	ck_assert_uint_eq(o.nshared, 3);
+	ck_assert_uint_eq(o.shared[2], 123);
+	ck_assert_int_eq(apps_parse_ports("", &o), 0); /* none */
+	ck_assert_uint_eq(o.nshared, 0);
+	const char *bad[] = { "22,", ",22", "22,,23", " 22", "+22", "-1", "65536", "22;23", "x" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ck_assert_msg(apps_parse_ports(bad[i], &o) == -1, "'%s' accepted", bad[i]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("flowagg");
@@ -342,6 +357,7 @@ int main(void)
 	tcase_add_test(tc, summaries_merge_exactly);
 	tcase_add_test(tc, walk_groups_connections_and_edges);
 	tcase_add_test(tc, key_equality_sees_every_byte);
+	tcase_add_test(tc, port_lists_are_strict);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
