@@ -191,10 +191,29 @@ static int wanted(const opts *o, const flt_rec *r)
 	return 0;
 }
 
+/* The filters an aggregate was made with, as its header records them. */
+static void filter_text(const opts *o, char *buf, size_t n)
+{
+	size_t k = (size_t)snprintf(buf, n, "proto=");
+	k += (size_t)(o->proto < 0 ? snprintf(buf + k, n - k, "any") : snprintf(buf + k, n - k, "%d", o->proto));
+	k += (size_t)snprintf(buf + k, n - k, " ports=%s", o->nports ? "" : "any");
+	for (size_t i = 0; i < o->nports && k < n; i++)
+		k += (size_t)snprintf(buf + k, n - k, "%s%u", i ? "," : "", o->ports[i]);
+}
+
+static const char *header_filter(const flt_header *h)
+{
+	for (size_t i = 0; i < h->nprov; i++)
+		if (strcmp(h->prov[i].key, "fl-graph.filter") == 0)
+			return h->prov[i].value;
+	return "proto=any ports=any";
+}
+
 /* Reads every input into g; the first header goes to *first_header. */
 static int read_inputs(char **inputs, int n, const opts *o, flowgraph *g, flt_header *first_header)
 {
-	int status = FL_EXIT_OK, have_header = 0;
+	int status = FL_EXIT_OK, have_header = 0, warned = 0;
+	char first_filter[512] = "";
 	for (int i = 0; i < n; i++) {
 		int is_stdin = strcmp(inputs[i], "-") == 0;
 		FILE *fp = is_stdin ? stdin : fopen(inputs[i], "rb");
@@ -219,6 +238,13 @@ static int read_inputs(char **inputs, int n, const opts *o, flowgraph *g, flt_he
 					fl_die(FL_EXIT_USAGE, "%s: %s", inputs[i], o->merge ?
 					       "not an aggregate written by fl-graph --format flt" :
 					       "an aggregate stream: read it with --merge");
+				const char *f = o->merge ? header_filter(flt_reader_header(r)) : "";
+				if (!first_filter[0])
+					snprintf(first_filter, sizeof first_filter, "%s", f);
+				else if (strcmp(first_filter, f) && !warned++)
+					fl_warn("%s: made with other filters (%s) than the first aggregate (%s): "
+					        "each part counts only what its filters kept", inputs[i], f,
+					        first_filter);
 			}
 			if (wanted(o, rec) && fg_add(g, r, rec) != 0)
 				fl_die(FL_EXIT_USAGE, "%s: %s", inputs[i], fg_error(g));
@@ -567,6 +593,9 @@ int main(int argc, char **argv)
 		flt_header_copy(&wh, &h);
 		wh.ncols = 0; /* tuple annotations do not survive aggregation */
 		fg_aggregate_header(&wh);
+		char filt[512];
+		filter_text(&o, filt, sizeof filt);
+		flt_header_add_prov(&wh, "fl-graph.filter", filt);
 		flt_header_add_invocation(&wh, argc, argv);
 		flt_writer *w = flt_writer_new(out.fp, o.out ? o.out : "standard output", &wh);
 		if (fg_write_aggregate(g, w) != 0 || flt_writer_close(w) != 0) {
