@@ -909,8 +909,10 @@ struct flt_reader {
 	uint64_t map_serial, map_segment;
 	uint32_t *dmap, dmap_cap;
 	uint32_t *smap, smap_cap;
-	int colmap[FLT_MAX_COLS];
-	uint8_t colstr[FLT_MAX_COLS];
+	/* the writer's columns this segment has: writer index, reader index,
+	 * text (a dictionary id to remap) or not */
+	uint8_t copy_w[FLT_MAX_COLS], copy_r[FLT_MAX_COLS], copy_str[FLT_MAX_COLS];
+	uint32_t ncopy;
 
 	char err[512];
 };
@@ -1561,14 +1563,18 @@ static void copy_map_reset(flt_writer *w, flt_reader *r)
 		memset(r->dmap, 0, r->dmap_cap * sizeof *r->dmap);
 	if (r->smap)
 		memset(r->smap, 0, r->smap_cap * sizeof *r->smap);
+	r->ncopy = 0;
 	for (uint32_t j = 0; j < w->h.ncols; j++) {
 		int c = -1;
 		for (uint32_t i = 0; i < r->ncols; i++)
 			if (!strcmp(r->h.cols[i].name, w->h.cols[j].name) &&
 			    r->h.cols[i].type == w->h.cols[j].type)
 				c = (int)i;
-		r->colmap[j] = c;
-		r->colstr[j] = w->h.cols[j].type == FLT_COL_STR;
+		if (c < 0)
+			continue;
+		r->copy_w[r->ncopy] = (uint8_t)j;
+		r->copy_r[r->ncopy] = (uint8_t)c;
+		r->copy_str[r->ncopy++] = w->h.cols[j].type == FLT_COL_STR;
 	}
 }
 
@@ -1633,10 +1639,10 @@ void flt_writer_remap(flt_writer *w, flt_reader *r, const flt_rec *rec, flt_rec 
 	o->flowlog = map_str(w, r, rec->flowlog);
 	o->enc_text = map_str(w, r, rec->enc_text);
 	o->source = map_src(w, r, rec->source);
-	for (uint32_t j = 0; j < w->h.ncols; j++) {
-		int c = r->colmap[j];
-		uint32_t v = c < 0 ? 0 : rec->col[c];
-		o->col[j] = r->colstr[j] ? map_str(w, r, v) : v;
+	memset(o->col, 0, w->h.ncols * sizeof *o->col);
+	for (uint32_t k = 0; k < r->ncopy; k++) {
+		uint32_t v = rec->col[r->copy_r[k]];
+		o->col[r->copy_w[k]] = r->copy_str[k] ? map_str(w, r, v) : v;
 	}
 }
 
