@@ -10,6 +10,7 @@
 #include "anomaly.h"
 #include "ip.h"
 #include "spool.h"
+#include "suite.h"
 
 static void addr(const char *s, uint8_t a[16])
 {
@@ -286,9 +287,5 @@ int main(void)
 	tcase_add_test(tc, median);
 	tcase_add_test(tc, spool_pipe);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return fl_run_suite(s);
 }

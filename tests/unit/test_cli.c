@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "textfmt.h"
+#include "suite.h"
 
 static int64_t t(const char *s)
 {
@@ -178,9 +179,5 @@ int main(void)
 	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, output_atomic);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fl_run_suite(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "suite.h"
 
 typedef uint32_t (*crcfn)(uint32_t, const void *, size_t);
 
@@ -105,9 +106,5 @@ int main(void)
 	tcase_add_test(tc, paths_agree);
 	tcase_add_test(tc, long_buffers_agree);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return fl_run_suite(s);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "edgeagg.h"
+#include "suite.h"
 
 typedef struct tval {
 	uint64_t sum, min, max, count;
@@ -557,9 +558,5 @@ int main(void)
 	tcase_add_test(tc, batch_matches_reference);
 	tcase_add_test(tc, entries_survive_rechunk);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fl_run_suite(s);
 }

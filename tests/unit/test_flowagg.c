@@ -10,6 +10,7 @@
 #include "edgeagg.h"
 #include "flowagg.h"
 #include "ip.h"
+#include "suite.h"
 
 static flt_rec tup(const char *src, const char *dst, uint16_t sport, uint16_t dport, char dir,
                    char state, int64_t t, uint64_t bytes)
@@ -359,9 +360,5 @@ int main(void)
 	tcase_add_test(tc, key_equality_sees_every_byte);
 	tcase_add_test(tc, port_lists_are_strict);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fl_run_suite(s);
 }

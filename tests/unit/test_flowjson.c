@@ -18,6 +18,7 @@
 #include "flowjson.h"
 #include "ip.h"
 #include "ref_jansson.h"
+#include "suite.h"
 
 /* ---- collecting callbacks ---------------------------------------------- */
 
@@ -1785,9 +1786,5 @@ int main(void)
 	tcase_add_test(tc, tuple_parser_matches_independent_reference);
 	tcase_add_test(tc, fuzz_regressions);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fl_run_suite(s);
 }

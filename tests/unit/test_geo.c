@@ -12,6 +12,7 @@
 
 #include "geo.h"
 #include "ip.h"
+#include "suite.h"
 
 START_TEST(tag_rule)
 {
@@ -182,9 +183,5 @@ int main(void)
 	tcase_add_test(tc, classes_without_data);
 	tcase_add_test(tc, cache_under_collisions);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fl_run_suite(s);
 }

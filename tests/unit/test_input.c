@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "input.h"
 #include "sha256.h"
+#include "suite.h"
 
 /* ---- blob paths -------------------------------------------------------- */
 
@@ -292,9 +293,5 @@ int main(void)
 	tc = tcase_create("sha256");
 	tcase_add_test(tc, sha256_vectors);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fl_run_suite(s);
 }

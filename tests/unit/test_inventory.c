@@ -9,6 +9,7 @@
 
 #include "inventory.h"
 #include "ip.h"
+#include "suite.h"
 
 #define SA "11111111-1111-4111-8111-111111111111"
 #define SB "22222222-2222-4222-8222-222222222222"
@@ -292,9 +293,5 @@ int main(void)
 	tcase_add_test(tc, flow_types);
 	tcase_add_test(tc, shapes_and_errors);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fl_run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ip.h"
+#include "suite.h"
 
 static const char *roundtrip(const char *in, char *buf)
 {
@@ -185,9 +186,5 @@ int main(void)
 	tcase_add_test(tc, class_names);
 	tcase_add_test(tc, format_parse_random);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fl_run_suite(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "keysort.h"
+#include "suite.h"
 
 enum { KS = 11, SIZE = 16 }; /* key, then a u32 sequence number, then padding */
 
@@ -66,9 +67,5 @@ int main(void)
 	TCase *tc = tcase_create("keysort");
 	tcase_add_test(tc, sorts_like_memcmp_and_keeps_ties_in_order);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fl_run_suite(s);
 }

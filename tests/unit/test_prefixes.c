@@ -8,6 +8,7 @@
 
 #include "ip.h"
 #include "prefixes.h"
+#include "suite.h"
 
 static void add(prefix_table *t, const char *s, uint32_t v)
 {
@@ -196,9 +197,5 @@ int main(void)
 	tcase_add_test(tc, duplicates);
 	tcase_add_test(tc, random_against_scan);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fl_run_suite(s);
 }

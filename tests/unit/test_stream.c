@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "flt.h"
+#include "suite.h"
 
 /* ---- in-memory streams ------------------------------------------------ */
 typedef struct mem {
@@ -945,9 +946,5 @@ int main(void)
 	tcase_add_test(tc, fuzz_regressions);
 run:
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return fl_run_suite(s);
 }

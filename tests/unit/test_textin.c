@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "textin.h"
+#include "suite.h"
 
 static char path[64];
 
@@ -96,9 +97,5 @@ int main(void)
 	tcase_add_test(tc, json_files_with_a_bom_load);
 	tcase_add_test(tc, only_regular_files_are_read_whole);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return fl_run_suite(s);
 }
