@@ -91,7 +91,7 @@ unit: need-deps $(UNITS)
 cli: need-deps $(TOOLS) $(GEN)
 	@FL_BIN=$(abspath $(BUILD)/bin) sh tests/cli/run.sh
 
-check-run: unit cli
+check-run: unit cli $(MICRO)
 
 # The whole suite twice: a normal build, then ASan+UBSan in its own build tree.
 check: need-deps
