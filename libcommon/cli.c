@@ -95,6 +95,32 @@ void *fl_xrealloc(void *p, size_t n)
 	return q;
 }
 
+void *fl_grow_zeroed(void *p, size_t *cap, size_t index, size_t elem)
+{
+	if (index < *cap)
+		return p;
+	size_t n = *cap ? *cap : 256;
+	while (n <= index)
+		n *= 2;
+	p = fl_xrealloc(p, n * elem);
+	memset((char *)p + *cap * elem, 0, (n - *cap) * elem);
+	*cap = n;
+	return p;
+}
+
+char **fl_inputs(int argc, char **argv, int first, int *n)
+{
+	static char *stdin_only[] = { "-" };
+	if (first < argc) {
+		*n = argc - first;
+		return argv + first;
+	}
+	if (isatty(STDIN_FILENO))
+		fl_die(FL_EXIT_USAGE, "no input: give stream files or pipe one in (see --help)");
+	*n = 1;
+	return stdin_only;
+}
+
 char *fl_xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;

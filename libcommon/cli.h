@@ -29,6 +29,15 @@ void *fl_xmalloc(size_t n);
 void *fl_xcalloc(size_t n, size_t m);
 void *fl_xrealloc(void *p, size_t n);
 char *fl_xstrdup(const char *s);
+/* An array of elem-byte items, indexed by an id from the input (a
+ * dictionary id): grows p, of *cap items, to hold item index, doubling
+ * from 256, the new items zeroed.  Returns the (maybe moved) array. */
+void *fl_grow_zeroed(void *p, size_t *cap, size_t index, size_t elem);
+
+/* The stream inputs named from argv[first] on, or standard input ("-")
+ * when there are none; *n gets their count.  With none and a terminal on
+ * standard input, dies with a usage error rather than wait for a stream. */
+char **fl_inputs(int argc, char **argv, int first, int *n);
 
 /* Unpredictable bytes (getrandom, else /dev/urandom) for hash seeds: keys
  * built from addresses are chosen by whoever sends traffic.  Dies (exit 3)

@@ -151,14 +151,7 @@ void fg_need_tuples(flt_reader *r)
 static uint32_t observer(flowgraph *g, flt_reader *r, const flt_rec *rec)
 {
 	uint32_t id = rec->mac ? rec->mac : rec->flowlog;
-	if (id >= g->obs_cache_n) {
-		size_t n = g->obs_cache_n ? g->obs_cache_n : 256;
-		while (n <= id)
-			n *= 2;
-		g->obs_cache = fl_xrealloc(g->obs_cache, n * sizeof *g->obs_cache);
-		memset(g->obs_cache + g->obs_cache_n, 0, (n - g->obs_cache_n) * sizeof *g->obs_cache);
-		g->obs_cache_n = n;
-	}
+	g->obs_cache = fl_grow_zeroed(g->obs_cache, &g->obs_cache_n, id, sizeof *g->obs_cache);
 	if (!g->obs_cache[id]) {
 		size_t len;
 		const char *s = flt_reader_str(r, id, &len);

@@ -907,8 +907,8 @@ struct flt_reader {
 
 	/* flt_writer_copy's cache: reader ids -> ids of writer map_serial. */
 	uint64_t map_serial, map_segment;
-	uint32_t *dmap, dmap_cap;
-	uint32_t *smap, smap_cap;
+	uint32_t *dmap, *smap;
+	size_t dmap_cap, smap_cap;
 	/* the writer's columns this segment has: writer index, reader index,
 	 * text (a dictionary id to remap) or not */
 	uint8_t copy_w[FLT_MAX_COLS], copy_r[FLT_MAX_COLS], copy_str[FLT_MAX_COLS];
@@ -1578,17 +1578,6 @@ static void copy_map_reset(flt_writer *w, flt_reader *r)
 	}
 }
 
-static uint32_t *grow_map(uint32_t *map, uint32_t *cap, uint32_t need)
-{
-	uint32_t n = *cap ? *cap : 1024;
-	while (n < need)
-		n = n > UINT32_MAX / 2 ? need : n * 2;
-	map = fl_xrealloc(map, (size_t)n * sizeof *map);
-	memset(map + *cap, 0, (size_t)(n - *cap) * sizeof *map);
-	*cap = n;
-	return map;
-}
-
 static uint32_t map_str_slow(flt_writer *w, flt_reader *r, uint32_t id)
 {
 	size_t n;
@@ -1596,7 +1585,7 @@ static uint32_t map_str_slow(flt_writer *w, flt_reader *r, uint32_t id)
 	uint32_t out = flt_writer_intern(w, s, n);
 	if (id < r->nstr) {
 		if (id >= r->dmap_cap)
-			r->dmap = grow_map(r->dmap, &r->dmap_cap, r->nstr);
+			r->dmap = fl_grow_zeroed(r->dmap, &r->dmap_cap, r->nstr - 1, sizeof *r->dmap);
 		r->dmap[id] = out;
 	}
 	return out;
@@ -1622,7 +1611,7 @@ static uint32_t map_src(flt_writer *w, flt_reader *r, uint32_t id)
 		return 0;
 	uint32_t out = flt_writer_add_source(w, s);
 	if (id >= r->smap_cap)
-		r->smap = grow_map(r->smap, &r->smap_cap, r->nsrc + 1);
+		r->smap = fl_grow_zeroed(r->smap, &r->smap_cap, r->nsrc, sizeof *r->smap);
 	r->smap[id] = out;
 	return out;
 }

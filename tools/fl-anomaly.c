@@ -285,14 +285,7 @@ static uint32_t col_value(state *s, flt_reader *r, const flt_rec *rec, int c)
 			memset(s->cache, 0, s->cache_n * sizeof *s->cache);
 		s->cache_epoch = flt_reader_epoch(r);
 	}
-	if (id >= s->cache_n) {
-		size_t n = s->cache_n ? s->cache_n : 256;
-		while (n <= id)
-			n *= 2;
-		s->cache = fl_xrealloc(s->cache, n * sizeof *s->cache);
-		memset(s->cache + s->cache_n, 0, (n - s->cache_n) * sizeof *s->cache);
-		s->cache_n = n;
-	}
+	s->cache = fl_grow_zeroed(s->cache, &s->cache_n, id, sizeof *s->cache);
 	if (!s->cache[id]) {
 		size_t len;
 		const char *str = flt_reader_str(r, id, &len);
@@ -1765,11 +1758,8 @@ int main(int argc, char **argv)
 		s->on &= ~(1u << AN_NEW_EDGE);
 	}
 
-	char *stdin_only[] = { "-" };
-	char **names = first < argc ? argv + first : stdin_only;
-	int n = first < argc ? argc - first : 1;
-	if (first >= argc && isatty(STDIN_FILENO))
-		fl_die(FL_EXIT_USAGE, "no input: give a stream file or pipe one in (see --help)");
+	int n;
+	char **names = fl_inputs(argc, argv, first, &n);
 
 	fg_map map = { FG_BY_IP, NULL, FG_EXT_IP, NULL };
 	s->g = fg_new(&map, s->max_memory, NULL);

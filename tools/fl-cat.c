@@ -501,11 +501,8 @@ int main(int argc, char **argv)
 		case 256: list = 1; break;
 		}
 	}
-	char *stdin_only[] = { "-" };
-	char **inputs = first < argc ? argv + first : stdin_only;
-	int ninputs = first < argc ? argc - first : 1;
-	if (first >= argc && isatty(STDIN_FILENO))
-		fl_die(FL_EXIT_USAGE, "no input: give a stream file or pipe one in (see --help)");
+	int ninputs;
+	char **inputs = fl_inputs(argc, argv, first, &ninputs);
 
 	field fs[96];
 	int nf = 0, started = 0;

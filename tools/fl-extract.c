@@ -640,13 +640,7 @@ static void replay(extract *x, const chunk *c, uint32_t **map, size_t *mapn, int
 			uint32_t id, len;
 			memcpy(&id, e, 4);
 			memcpy(&len, e + 4, 4);
-			if (id >= *mapn) {
-				size_t n = *mapn ? *mapn : 256;
-				while (n <= id)
-					n *= 2;
-				*map = fl_xrealloc(*map, n * sizeof **map);
-				*mapn = n;
-			}
+			*map = fl_grow_zeroed(*map, mapn, id, sizeof **map);
 			(*map)[id] = flt_writer_intern(x->w, (const char *)e + 8, len);
 			i += 1 + 8 + len;
 			break;

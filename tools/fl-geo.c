@@ -170,23 +170,12 @@ static void start_writer(job *j, const flt_header *first)
 
 /* ---- copying ------------------------------------------------------------ */
 
-static uint32_t *grow(uint32_t *a, size_t *cap, size_t need)
-{
-	size_t n = *cap ? *cap : 1024;
-	while (n <= need)
-		n *= 2;
-	a = fl_xrealloc(a, n * sizeof *a);
-	memset(a + *cap, 0, (n - *cap) * sizeof *a);
-	*cap = n;
-	return a;
-}
-
 static inline uint32_t map_geo(job *j, uint32_t id)
 {
 	if (!id)
 		return 0;
 	if (id >= j->gmap_cap)
-		j->gmap = grow(j->gmap, &j->gmap_cap, id);
+		j->gmap = fl_grow_zeroed(j->gmap, &j->gmap_cap, id, sizeof *j->gmap);
 	if (!j->gmap[id]) {
 		const char *s = geo_str(j->g, id);
 		j->gmap[id] = flt_writer_intern(j->wr, s, strlen(s)) + 1;
@@ -202,14 +191,8 @@ static const uint32_t *result_values(job *j, uint32_t id)
 		if (j->rvals)
 			memset(j->rvals, 0, j->rvals_cap * sizeof *j->rvals);
 	}
-	if (id >= j->rvals_cap) {
-		size_t n = j->rvals_cap ? j->rvals_cap : 1024;
-		while (n <= id)
-			n *= 2;
-		j->rvals = fl_xrealloc(j->rvals, n * sizeof *j->rvals);
-		memset(j->rvals + j->rvals_cap, 0, (n - j->rvals_cap) * sizeof *j->rvals);
-		j->rvals_cap = n;
-	}
+	if (id >= j->rvals_cap)
+		j->rvals = fl_grow_zeroed(j->rvals, &j->rvals_cap, id, sizeof *j->rvals);
 	uint32_t *v = j->rvals[id];
 	if (!v[C_CLASS]) { /* every class has a nonzero id, so 0 means not mapped yet */
 		const geo_result *g = geo_result_of(j->g, id);
@@ -313,11 +296,8 @@ int main(int argc, char **argv)
 	if (classify_only && ndb)
 		fl_die(FL_EXIT_USAGE, "--classify-only uses no database: drop --db or --classify-only");
 
-	char *stdin_only[] = { "-" };
-	char **names = first < argc ? argv + first : stdin_only;
-	int n = first < argc ? argc - first : 1;
-	if (first >= argc && isatty(STDIN_FILENO))
-		fl_die(FL_EXIT_USAGE, "no input: give a stream file or pipe one in (see --help)");
+	int n;
+	char **names = fl_inputs(argc, argv, first, &n);
 
 	job j;
 	memset(&j, 0, sizeof j);

@@ -573,11 +573,8 @@ int main(int argc, char **argv)
 	int first;
 	fl_set_progname(argv[0]);
 	parse_options(argc, argv, &o, &first);
-	char *stdin_only[] = { "-" };
-	char **inputs = first < argc ? argv + first : stdin_only;
-	int ninputs = first < argc ? argc - first : 1;
-	if (first >= argc && isatty(STDIN_FILENO))
-		fl_die(FL_EXIT_USAGE, "no input: give stream files or pipe one in (see --help)");
+	int ninputs;
+	char **inputs = fl_inputs(argc, argv, first, &ninputs);
 
 	flowgraph *g = fg_new(&o.map, o.max_memory, NULL);
 	fg_expect(g, expected_tuples(inputs, ninputs));

@@ -554,11 +554,8 @@ int main(int argc, char **argv)
 	if (!ninv)
 		fl_die(FL_EXIT_USAGE, "no inventory: give --inventory PATH (az CLI JSON, Resource Graph "
 		       "results, a ranges CSV, or a folder of them; see --help)");
-	char *stdin_only[] = { "-" };
-	char **names = first < argc ? argv + first : stdin_only;
-	int n = first < argc ? argc - first : 1;
-	if (first >= argc && isatty(STDIN_FILENO))
-		fl_die(FL_EXIT_USAGE, "no input: give a stream file or pipe one in (see --help)");
+	int n;
+	char **names = fl_inputs(argc, argv, first, &n);
 
 	int status = FL_EXIT_OK;
 	j.inv = inv_new();

@@ -280,11 +280,8 @@ int main(int argc, char **argv)
 		snprintf(how, sizeof how, "%s ending at --now, inclusive", last_arg);
 	}
 
-	char *stdin_only[] = { "-" };
-	char **names = first < argc ? argv + first : stdin_only;
-	int n = first < argc ? argc - first : 1;
-	if (first >= argc && isatty(STDIN_FILENO))
-		fl_die(FL_EXIT_USAGE, "no input: give a stream file or pipe one in (see --help)");
+	int n;
+	char **names = fl_inputs(argc, argv, first, &n);
 
 	fl_output o;
 	fl_output_open(&o, out, force, 1);

@@ -105,6 +105,39 @@ START_TEST(protocol_names_and_numbers)
 }
 END_TEST
 
+START_TEST(arrays_indexed_by_input_ids_grow_zeroed)
+{
+	uint32_t *a = NULL;
+	size_t cap = 0;
+	a = fl_grow_zeroed(a, &cap, 0, sizeof *a);
+	ck_assert_uint_eq(cap, 256);
+	a[255] = 7;
+	a = fl_grow_zeroed(a, &cap, 255, sizeof *a); /* already there: unchanged */
+	ck_assert_uint_eq(cap, 256);
+	a = fl_grow_zeroed(a, &cap, 1000, sizeof *a);
+	ck_assert_uint_eq(cap, 1024);
+	ck_assert_uint_eq(a[255], 7);
+	for (size_t i = 256; i < cap; i++)
+		ck_assert_uint_eq(a[i], 0);
+	free(a);
+}
+END_TEST
+
+START_TEST(inputs_default_to_standard_input)
+{
+	char *argv[] = { "fl-x", "-s", "a.flt", "b.flt" };
+	int n;
+	char **in = fl_inputs(4, argv, 2, &n);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(in[1], "b.flt");
+	if (isatty(STDIN_FILENO))
+		return; /* that case ends the process: a usage error */
+	in = fl_inputs(4, argv, 4, &n);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(in[0], "-");
+}
+END_TEST
+
 START_TEST(durations)
 {
 	int64_t ms;
@@ -175,6 +208,8 @@ int main(void)
 	tcase_add_test(tc, time_format_years_0_to_9999_and_beyond);
 	tcase_add_test(tc, decimal_numbers);
 	tcase_add_test(tc, protocol_names_and_numbers);
+	tcase_add_test(tc, arrays_indexed_by_input_ids_grow_zeroed);
+	tcase_add_test(tc, inputs_default_to_standard_input);
 	tcase_add_test(tc, durations);
 	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, output_atomic);
