@@ -151,7 +151,8 @@ void fg_need_tuples(flt_reader *r)
 static uint32_t observer(flowgraph *g, flt_reader *r, const flt_rec *rec)
 {
 	uint32_t id = rec->mac ? rec->mac : rec->flowlog;
-	g->obs_cache = fl_grow_zeroed(g->obs_cache, &g->obs_cache_n, id, sizeof *g->obs_cache);
+	if (id >= g->obs_cache_n) /* per tuple: no call when it fits */
+		g->obs_cache = fl_grow_zeroed(g->obs_cache, &g->obs_cache_n, id, sizeof *g->obs_cache);
 	if (!g->obs_cache[id]) {
 		size_t len;
 		const char *s = flt_reader_str(r, id, &len);

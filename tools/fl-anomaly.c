@@ -285,7 +285,8 @@ static uint32_t col_value(state *s, flt_reader *r, const flt_rec *rec, int c)
 			memset(s->cache, 0, s->cache_n * sizeof *s->cache);
 		s->cache_epoch = flt_reader_epoch(r);
 	}
-	s->cache = fl_grow_zeroed(s->cache, &s->cache_n, id, sizeof *s->cache);
+	if (id >= s->cache_n)
+		s->cache = fl_grow_zeroed(s->cache, &s->cache_n, id, sizeof *s->cache);
 	if (!s->cache[id]) {
 		size_t len;
 		const char *str = flt_reader_str(r, id, &len);

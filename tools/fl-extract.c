@@ -486,22 +486,24 @@ static void w_problem(void *ctx, enum fj_problem kind, uint64_t off, const char 
 	e[9 + n] = 0;
 }
 
+/* An event of an offset and a short text (at most 200 bytes). */
+static void ev_text(worker *w, int type, uint64_t off, const char *text)
+{
+	size_t n = strlen(text) < 200 ? strlen(text) : 200;
+	unsigned char *e = ev(w, type, 8 + n + 1);
+	memcpy(e, &off, 8);
+	memcpy(e + 8, text, n);
+	e[8 + n] = 0;
+}
+
 static void w_foreign(void *ctx, uint64_t off, const char *what)
 {
-	size_t n = strlen(what) < 200 ? strlen(what) : 200;
-	unsigned char *e = ev(ctx, EV_FOREIGN, 8 + n + 1);
-	memcpy(e, &off, 8);
-	memcpy(e + 8, what, n);
-	e[8 + n] = 0;
+	ev_text(ctx, EV_FOREIGN, off, what);
 }
 
 static void w_error(worker *w, uint64_t off, const char *msg)
 {
-	size_t n = strlen(msg) < 200 ? strlen(msg) : 200;
-	unsigned char *e = ev(w, EV_ERR, 8 + n + 1);
-	memcpy(e, &off, 8);
-	memcpy(e + 8, msg, n);
-	e[8 + n] = 0;
+	ev_text(w, EV_ERR, off, msg);
 }
 
 /* Reads the file through f (the hash pass, or the scanner); 0, or the
