@@ -909,6 +909,28 @@ START_TEST(write_seeds)
 }
 END_TEST
 
+START_TEST(data_blocks_stay_small)
+{
+	/* 20,000 records, one DATA block each 128 KiB at most: a reader's
+	 * buffer then fits a core's L2 cache */
+	mem m = write_stream(20000, "blk");
+	size_t data = 0, pos = 8;
+	uint64_t n;
+	while (pos + 20 <= m.len && memcmp(m.buf + pos, "END!", 4) != 0) {
+		uint32_t len = ld32(m.buf + pos + 4);
+		if (!memcmp(m.buf + pos, "DATA", 4)) {
+			ck_assert_uint_le(len, 128u << 10);
+			data++;
+		}
+		pos += 20 + len;
+	}
+	ck_assert_uint_ge(data, 20000 * 116 / (128u << 10));
+	ck_assert_int_eq(drain(&m, &n, NULL, 0), 0);
+	ck_assert_uint_eq(n, 20000);
+	free(m.buf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stream");
@@ -920,6 +942,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, roundtrip_all_fields);
 	tcase_add_test(tc, roundtrip_empty_segment);
+	tcase_add_test(tc, data_blocks_stay_small);
 	tcase_add_test(tc, many_blocks);
 	tcase_add_test(tc, two_segments_copy);
 	tcase_add_test(tc, err_garbage);
